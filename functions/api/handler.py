@@ -1,0 +1,26 @@
+"""API Gateway (REST proxy) entry point: resolve the event with the shared resolver, log with a correlation id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.api.app import create_app
+
+logger = Logger(service="api")
+app = create_app()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = app.resolve(event, context)
+    logger.info(
+        "request handled",
+        method=event.get("httpMethod"),
+        path=event.get("path"),
+        status=response.get("statusCode"),
+    )
+    return response

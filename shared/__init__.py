@@ -1,0 +1,1 @@
+"""Conveyor's models layer: the domain, importable as `shared` in every function."""

@@ -1,0 +1,50 @@
+"""All settings, read once from the environment (pydantic-settings).
+
+Nothing else in the code reads `os.environ`: a function's whole configuration is validated at cold start,
+and the laptop stack and the tests configure Conveyor by setting the same variables Lambda gets.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="ignore")
+
+    stage: str = "local"
+    # Database: a URL (laptop, tests) or, in Lambda, a Secrets Manager secret holding the RDS credentials.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_secret_arn: str | None = None
+    database_name: str = "conveyor"
+    statement_timeout_ms: int = 15_000
+    connect_timeout_s: int = 10
+
+    # AWS: region and an optional endpoint (moto on the laptop); resource names come from the stack.
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    media_bucket: str = "conveyor-local-media"
+    jobs_queue_url: str | None = None
+    media_queue_url: str | None = None
+    kms_key_id: str | None = None
+
+    # API
+    api_docs_enabled: bool = True
+    cors_origin: str | None = None
+
+    # Secret used to key API-key hashes (HMAC), so a leaked table alone cannot be brute-forced offline.
+    key_pepper: str = "local-development-pepper"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The one settings object; cached so it is read once per execution environment."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the laptop stack re-reads them after it has set up its environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Deploy-time tasks (database migrations run by a CloudFormation custom resource)."""

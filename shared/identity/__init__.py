@@ -1,0 +1,1 @@
+"""Identity: users, API keys, sessions and the credential vault."""

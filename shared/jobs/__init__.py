@@ -1,0 +1,1 @@
+"""Jobs: durable state in Postgres, SQS messages as wake-ups."""

@@ -1,0 +1,1 @@
+"""Media: uploads, ingestion of S3 events, probing, derived files."""

@@ -1,0 +1,1 @@
+"""The scheduler's steps: automations, recurring and deferred jobs, housekeeping."""

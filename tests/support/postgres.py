@@ -1,0 +1,44 @@
+"""A real Postgres for the test session: `DATABASE_URL` if set, else an embedded one (pgserver)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import URL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def server_url() -> URL:
+    """A URL to a database we may create other databases from."""
+    if os.environ.get("DATABASE_URL"):
+        url = make_url(os.environ["DATABASE_URL"])
+        return url.set(drivername="postgresql+pg8000")
+    import pgserver
+
+    state = ROOT / ".local"
+    runtime = state / "run"
+    runtime.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    datadir = state / "test-pg"
+    server = pgserver.get_server(datadir, cleanup_mode="stop")
+    socket_dir = server.get_postmaster_info().socket_dir
+    return make_url(f"postgresql+pg8000://postgres@/postgres?unix_sock={socket_dir}/.s.PGSQL.5432")
+
+
+def recreate_database(admin_url: URL, name: str) -> URL:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.set(database=name)
+
+
+def drop_database(admin_url: URL, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
