@@ -16,12 +16,13 @@ def server_url() -> URL:
     if os.environ.get("DATABASE_URL"):
         url = make_url(os.environ["DATABASE_URL"])
         return url.set(drivername="postgresql+pg8000")
-    import pgserver
-
     state = ROOT / ".local"
     runtime = state / "run"
     runtime.mkdir(parents=True, exist_ok=True)
+    runtime.chmod(0o700)  # platformdirs ignores (and warns about) a runtime dir others can read
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import pgserver  # after XDG_RUNTIME_DIR is set: it reads it at import
+
     datadir = state / "test-pg"
     server = pgserver.get_server(datadir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
