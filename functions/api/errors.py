@@ -59,7 +59,7 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:
         details = _validation_details(exc)
-        if any(d["field"] == "body" and d["type"] == "json_invalid" for d in details):
+        if any(d["type"] == "json_invalid" for d in details):
             return error_response(400, "malformed_json", "The request body is not valid JSON.", details)
         return error_response(422, "validation_failed", "The request did not pass validation.", details)
 
