@@ -93,3 +93,29 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 @pytest.fixture
 def api(db: URL) -> ApiClient:
     return ApiClient()
+
+
+@pytest.fixture
+def make_user(db: URL):  # type: ignore[no-untyped-def]
+    """`make_user(role="member", scopes=None, email=None)` → a TestUser with an API key and a client using it."""
+    from shared.identity.auth import clear_cache
+    from tests.support.users import create_test_user
+
+    clear_cache()
+    yield create_test_user
+    clear_cache()
+
+
+@pytest.fixture
+def alice(make_user):  # type: ignore[no-untyped-def]
+    return make_user(email="alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user):  # type: ignore[no-untyped-def]
+    return make_user(email="bob@example.com")
+
+
+@pytest.fixture
+def admin(make_user):  # type: ignore[no-untyped-def]
+    return make_user(role="admin", email="root@example.com")

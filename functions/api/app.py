@@ -8,7 +8,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 
 from functions.api import errors
-from functions.api.routes import health
+from functions.api.routes import (
+    admin_users,
+    api_keys,
+    auth,
+    credentials,
+    credits,
+    health,
+    me,
+    payments,
+    projects,
+)
 from shared.config import get_settings
 
 TITLE = "Conveyor API"
@@ -25,7 +35,7 @@ def create_app() -> APIGatewayRestResolver:
         cors=cors,
     )
     errors.register(app)
-    for module in (health,):
+    for module in (health, auth, me, api_keys, credentials, projects, credits, payments, admin_users):
         app.include_router(module.router)
 
     @app.get("/v1/openapi.json", include_in_schema=False)

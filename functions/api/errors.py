@@ -38,6 +38,17 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     )
 
 
+def proxy_error(exc: errors.ConveyorError) -> dict[str, Any]:
+    """The error contract as an API Gateway proxy response, for failures before the request is routed."""
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    return {
+        "statusCode": int(status_for(exc)),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body, default=str),
+        "isBase64Encoded": False,
+    }
+
+
 def status_for(exc: errors.ConveyorError) -> HTTPStatus:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:

@@ -8,7 +8,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.api import auth, errors
 from functions.api.app import create_app
+from shared.errors import ConveyorError
 
 logger = Logger(service="api")
 app = create_app()
@@ -16,7 +18,12 @@ app = create_app()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = app.resolve(event, context)
+    try:
+        auth.admit(event)
+    except ConveyorError as exc:
+        response = errors.proxy_error(exc)
+    else:
+        response = app.resolve(event, context)
     logger.info(
         "request handled",
         method=event.get("httpMethod"),

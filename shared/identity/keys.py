@@ -37,3 +37,16 @@ def hash_token(token: str) -> str:
 def looks_like_api_key(token: str) -> bool:
     kind, _, body = token.rpartition("_")
     return kind in ("cvk_live", "cvk_test") and len(body) == RANDOM_CHARS and all(c in _ALPHABET for c in body)
+
+
+SESSION_PREFIX = "cvs_"
+
+
+def new_session_token() -> str:
+    """A session token: like an API key (same entropy, same keyed hash) but told apart by its prefix."""
+    return SESSION_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_CHARS))
+
+
+def looks_like_session_token(token: str) -> bool:
+    body = token.removeprefix(SESSION_PREFIX)
+    return token.startswith(SESSION_PREFIX) and len(body) == RANDOM_CHARS and all(c in _ALPHABET for c in body)

@@ -53,8 +53,8 @@ def test_swagger_ui_is_served(api: ApiClient) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nope"), ("POST", "/v1/health"), ("GET", "/")])
-def test_unknown_routes_answer_404_in_the_error_contract(api: ApiClient, method: str, path: str) -> None:
-    response = api.request(method, path)
+def test_unknown_routes_answer_404_in_the_error_contract(alice, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    response = alice.client.request(method, path)
 
     assert response.status == 404
     assert set(response.json["error"]) == {"code", "message", "details"}
@@ -69,8 +69,9 @@ def test_the_sample_event_api_gateway_sends_is_understood(db: object) -> None:
     event = load_event("apiGatewayProxyEvent")
     result = handler(event, LambdaContext("conveyor-test-api"))
 
-    assert result["statusCode"] == 404
-    assert json.loads(result["body"])["error"]["code"] == "route_not_found"
+    # It carries no credentials, so it is turned away before routing, in the same contract.
+    assert result["statusCode"] == 401
+    assert json.loads(result["body"])["error"]["code"] == "unauthenticated"
 
 
 def test_each_request_is_logged_with_its_correlation_id(api: ApiClient) -> None:
