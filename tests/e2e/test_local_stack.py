@@ -58,9 +58,26 @@ def test_openapi_document_is_served(local_stack: RunningStack) -> None:
 
 
 def test_unknown_route_is_a_json_404_not_a_gateway_error(local_stack: RunningStack) -> None:
-    response = requests.get(f"{local_stack.api_url}/v1/no-such-route", params=[("a", "1"), ("a", "2")], timeout=10)
+    response = requests.get(
+        f"{local_stack.api_url}/v1/no-such-route",
+        params=[("a", "1"), ("a", "2")],
+        headers={"Authorization": f"Bearer {local_stack.admin_key}"},
+        timeout=10,
+    )
 
     assert response.status_code == 404
+    assert response.json()["error"]["code"] == "route_not_found"
+
+
+def test_the_printed_admin_key_authenticates_and_no_key_is_a_401(local_stack: RunningStack) -> None:
+    url = f"{local_stack.api_url}/v1/api-keys"
+
+    assert (
+        requests.get(url, headers={"Authorization": f"Bearer {local_stack.admin_key}"}, timeout=10).status_code == 200
+    )
+    anonymous = requests.get(url, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
 
 
 def test_start_up_prints_the_settings_a_developer_needs(local_stack: RunningStack) -> None:
