@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     database_name: str = "conveyor"
     statement_timeout_ms: int = 15_000
     connect_timeout_s: int = 10
+    # A pooled connection idle for longer than this is pinged before use (0: always).
+    db_ping_after_idle_s: float = 5.0
 
     # AWS: region and an optional endpoint (moto on the laptop); resource names come from the stack.
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
@@ -37,6 +39,14 @@ class Settings(BaseSettings):
 
     # Secret used to key API-key hashes (HMAC), so a leaked table alone cannot be brute-forced offline.
     key_pepper: str = "local-development-pepper"
+
+    # Identity: sign-in sessions, email verification (SES) and open sign-up.
+    session_ttl_hours: int = Field(default=24, ge=1)
+    verification_ttl_hours: int = Field(default=48, ge=1)
+    email_sender: str = "no-reply@conveyor.local"  # an SES-verified identity
+    app_url: str = "http://localhost:3000"  # where verification links point (the front end)
+    # Open sign-up when the instance_settings row does not exist yet (the row, once written, wins).
+    signup_enabled: bool = True
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ Secrets Manager secret fetched once.
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -62,10 +63,21 @@ def get_engine() -> Engine:
         cursor.close()
         dbapi_connection.commit()
 
+    ping_after_idle_s = settings.db_ping_after_idle_s
+
+    @event.listens_for(engine, "checkin")
+    def _mark_idle(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
     @event.listens_for(engine, "checkout")
-    def _ping(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _ping(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
         # Our own pre-ping: SQLAlchemy's `pool_pre_ping` misses the raw ConnectionResetError pg8000 raises
         # when the server (or RDS Proxy) dropped the connection, so a stale connection would fail the request.
+        # Only after the connection sat idle (a frozen Lambda environment, a quiet laptop): back-to-back
+        # invocations skip its three round trips.
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < ping_after_idle_s:
+            return
         try:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from shared.db import session
 from shared.db.models import ApiKey
 from shared.errors import InvalidInput, NotFound
+from shared.identity import auth
 from shared.identity.keys import hash_token, new_api_key, visible_prefix
 from shared.identity.principal import Principal, Scope
 
@@ -66,4 +67,5 @@ def revoke_key(user_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
         if key.revoked_at is None:
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(UTC)))
             s.refresh(key)
-        return key
+    auth.forget(key_id)
+    return key

@@ -45,6 +45,13 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def forget(credential_id: object) -> None:
+    """Drop a revoked key or ended session from this environment's cache at once (others within CACHE_TTL_S)."""
+    with _lock:
+        for key_hash in [h for h, c in _cache.items() if c.principal.credential_id == credential_id]:
+            del _cache[key_hash]
+
+
 def authenticate(token: str | None) -> Principal:
     if not token:
         raise Unauthenticated(INVALID)

@@ -63,7 +63,11 @@ def test_connections_carry_the_statement_timeout_and_utc(db: URL, monkeypatch: p
     reconfigure()
 
 
-def test_the_engine_is_created_once_and_reconnects_after_a_dropped_connection(db: URL) -> None:
+def test_the_engine_is_created_once_and_reconnects_after_a_dropped_connection(
+    db: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DB_PING_AFTER_IDLE_S", "0")  # as after a long freeze
+    reconfigure()
     engine = get_engine()
     assert get_engine() is engine
     with session() as s:

@@ -1,0 +1,83 @@
+"""Tenant isolation, proved for every API route that takes an id.
+
+The routes are read from the resolver itself, so a new route is covered the moment it is added: if its id
+parameter has no factory below, or its body cannot pass validation, this test fails and says what to add.
+Another user's id must answer exactly what an id that does not exist answers: 404, never 403, never the data.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.support.users import TestUser
+
+# How to make a resource of each kind that belongs to `owner`; returns its id.
+OWNED: dict[str, Callable[[TestUser], str]] = {
+    "key_id": lambda owner: owner.client.post("/v1/api-keys", json_body={"name": "mine"}).json["id"],
+    "project_id": lambda owner: owner.client.post("/v1/projects", json_body={"name": "mine"}).json["id"],
+    "credential_id": lambda owner: owner.client.post(
+        "/v1/credentials", json_body={"provider": "openai", "label": "mine", "secret": "sk-secret-value-1234"}
+    ).json["id"],
+}
+
+# A valid body for routes that need one, so the request reaches the ownership check instead of validation.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/v1/projects/<project_id>"): {"name": "taken over"},
+    ("PATCH", "/v1/credentials/<credential_id>"): {"label": "taken over"},
+}
+
+# Admins act on other users' resources through these on purpose (members get 403 there).
+ADMIN_PREFIX = "/v1/admin/"
+
+
+def id_routes() -> list[tuple[str, str]]:
+    from functions.api.handler import app
+
+    routes = app._dynamic_routes + app._static_routes
+    return sorted((r.method, r.path) for r in routes if "<" in r.path and not r.path.startswith(ADMIN_PREFIX))
+
+
+def test_the_walk_finds_the_id_routes() -> None:
+    assert ("DELETE", "/v1/api-keys/<key_id>") in id_routes()
+
+
+@pytest.mark.parametrize(("method", "rule"), id_routes())
+def test_another_users_id_is_not_found(  # type: ignore[no-untyped-def]
+    aws_env, make_user, method: str, rule: str
+) -> None:
+    owner, intruder = make_user(), make_user()
+    params = re.findall(r"<(\w+)>", rule)
+    missing = [p for p in params if p not in OWNED]
+    assert not missing, f"add a factory for {missing} to OWNED so {method} {rule} is covered"
+    owned = {p: OWNED[p](owner) for p in params}
+    body = BODIES.get((method, rule), {} if method in ("POST", "PUT", "PATCH") else None)
+
+    def call(who: TestUser, ids: dict[str, str]):  # type: ignore[no-untyped-def]
+        return who.client.request(method, _fill(rule, ids), json_body=body)
+
+    stolen = call(intruder, owned)
+    nonexistent = call(intruder, {p: str(uuid.uuid4()) for p in params})
+
+    assert nonexistent.status != 422, f"add a valid body for {method} {rule} to BODIES"
+    assert stolen.status == 404, (method, rule, stolen.status, stolen.body)
+    assert stolen.json == nonexistent.json
+    for value in owned.values():
+        assert value not in stolen.body.decode()
+    # And the owner still has it: read it back where the API can (a second DELETE by the owner would also do).
+    if ("GET", rule) in id_routes():
+        assert owner.client.get(_fill(rule, owned)).status == 200
+    elif method != "DELETE":
+        assert call(owner, owned).status < 400
+    else:
+        assert call(owner, owned).status < 400  # the owner can still delete it: it was there
+
+
+def _fill(rule: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        rule = rule.replace(f"<{name}>", value)
+    return rule
