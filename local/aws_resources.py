@@ -12,6 +12,7 @@ from contextlib import suppress
 from typing import Any
 
 from shared import aws
+from shared.config import get_settings
 from shared.resources import (
     MAX_RECEIVES_BEFORE_DLQ,
     MEDIA_PREFIX,
@@ -57,7 +58,8 @@ def create_resources(
     client: Callable[[str], Any] = aws.client,
     cors_origins: list[str] | None = None,
 ) -> dict[str, str]:
-    """Create the media bucket, the queues with their DLQs, the S3 → SQS notification and the vault key.
+    """Create the media bucket, the queues with their DLQs, the S3 → SQS notification, the vault key and the
+    verified SES sender identity (SES refuses to send from an unverified address, moto too).
 
     Returns the env settings the functions need (CONVEYOR_*); the caller sets them and resets settings/clients.
     Note: configuring the notification makes S3 send an `s3:TestEvent` message to the media queue, as AWS does.
@@ -114,10 +116,14 @@ def create_resources(
     )
 
     key_id = _vault_key(kms, names.vault_key_alias)
+    # Verification e-mails come from this address; verifying an already verified identity is a no-op.
+    email_sender = get_settings().email_sender
+    client("ses").verify_email_identity(EmailAddress=email_sender)
     return {
         "CONVEYOR_STAGE": names.stage,
         "CONVEYOR_MEDIA_BUCKET": names.media_bucket,
         "CONVEYOR_JOBS_QUEUE_URL": jobs_url,
         "CONVEYOR_MEDIA_QUEUE_URL": media_url,
         "CONVEYOR_KMS_KEY_ID": key_id,
+        "CONVEYOR_EMAIL_SENDER": email_sender,
     }

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Secret used to key API-key hashes (HMAC), so a leaked table alone cannot be brute-forced offline.
     key_pepper: str = "local-development-pepper"
 
+    # Payments: the provider's Standard Webhooks signing secret (`whsec_<base64>`); webhooks answer 503 without it.
+    payments_webhook_secret: str | None = None
+    # The name stored in payments.provider for events arriving on POST /v1/payments/webhook.
+    payments_provider: str = "default"
+
     # Identity: sign-in sessions, email verification (SES) and open sign-up.
     session_ttl_hours: int = Field(default=24, ge=1)
     verification_ttl_hours: int = Field(default=48, ge=1)

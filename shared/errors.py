@@ -20,6 +20,12 @@ class ConveyorError(Exception):
             self.code = code
 
 
+class BadRequest(ConveyorError):
+    """The request itself is unusable (unreadable, replayed, out of date) before its content is even judged."""
+
+    code = "bad_request"
+
+
 class InvalidInput(ConveyorError):
     """The request is well-formed but its content is not acceptable."""
 

@@ -60,16 +60,16 @@ def database_url(worker_id: str) -> Iterator[URL]:
 
 @pytest.fixture
 def db(database_url: URL) -> Iterator[URL]:
-    """A migrated, empty database; every table is truncated after the test."""
+    """A migrated, empty database; every table is emptied after the test."""
     os.environ["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
     reconfigure()
     yield database_url
     from shared.db.models import Base
 
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    if tables:
-        with get_engine().begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # DELETE, children first, is ~100x faster than TRUNCATE on small tables (no new files per table).
+    statements = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    with get_engine().begin() as conn:
+        conn.execute(text(statements))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from shared import errors
 logger = Logger(child=True)
 
 STATUS_BY_ERROR: dict[type[errors.ConveyorError], HTTPStatus] = {
+    errors.BadRequest: HTTPStatus.BAD_REQUEST,
     errors.InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.NotFound: HTTPStatus.NOT_FOUND,
     errors.Conflict: HTTPStatus.CONFLICT,
@@ -53,7 +54,7 @@ def status_for(exc: errors.ConveyorError) -> HTTPStatus:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
-    return HTTPStatus.BAD_REQUEST
+    return HTTPStatus.INTERNAL_SERVER_ERROR  # an unmapped domain error is our bug, not the client's
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:

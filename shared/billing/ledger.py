@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,6 +42,8 @@ from shared.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 
 MAX_PAGE = 100
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -51,7 +54,7 @@ class Balance:
 
 
 @dataclass(frozen=True)
-class Page[T]:
+class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
 
@@ -167,14 +170,12 @@ def credit(
     """Add credits (grant, purchase, positive adjust); a repeated (kind, reference) returns the first row."""
     if amount <= 0:
         raise InvalidInput("The amount must be a positive number of credits.", details={"amount": amount})
-    with unit_of_work(s) as s:
-        account = lock_account(s, user_id)
-        if reference is not None and (done := _existing_entry(s, user_id, kind, reference)) is not None:
+    with unit_of_work(s) as tx:
+        account = lock_account(tx, user_id)
+        if reference is not None and (done := _existing_entry(tx, user_id, kind, reference)) is not None:
             return done
-        entry = _append(
-            s, account, kind=kind, delta=amount, reason=reason, reference=reference, payment_id=payment_id
-        )
-        collect_debt(s, account, entry)
+        entry = _append(tx, account, kind=kind, delta=amount, reason=reason, reference=reference, payment_id=payment_id)
+        collect_debt(tx, account, entry)
         return entry
 
 
@@ -207,9 +208,9 @@ def reserve(
         raise InvalidInput("The amount must be a positive number of credits.", details={"amount": amount})
     if not ref:
         raise InvalidInput("A reservation needs a reference.")
-    with unit_of_work(s) as s:
-        account = lock_account(s, user_id)
-        existing = s.scalar(select(CreditReservation).where(CreditReservation.reference == ref))
+    with unit_of_work(s) as tx:
+        account = lock_account(tx, user_id)
+        existing = tx.scalar(select(CreditReservation).where(CreditReservation.reference == ref))
         if existing is not None:
             if existing.user_id != user_id or existing.amount != amount:
                 raise Conflict("This reference is already used by another reservation.", details={"reference": ref})
@@ -221,10 +222,10 @@ def reserve(
                 details={
                     "required": amount,
                     "available": available,
-                    "debt": sum(owed for _, owed in _debts(s, user_id)),
+                    "debt": sum(owed for _, owed in _debts(tx, user_id)),
                 },
             )
-        inserted = s.scalar(
+        inserted = tx.scalar(
             pg_insert(CreditReservation)
             .values(user_id=user_id, reference=ref, amount=amount, job_id=job_id)
             .on_conflict_do_nothing(index_elements=["reference"])
@@ -232,8 +233,10 @@ def reserve(
         )
         if inserted is None:  # another user's transaction took the reference meanwhile
             raise Conflict("This reference is already used by another reservation.", details={"reference": ref})
-        _append(s, account, kind=LedgerKind.RESERVE, reserved_delta=amount, reason=reason, reference=ref, job_id=job_id)
-        return s.scalars(select(CreditReservation).where(CreditReservation.id == inserted)).one()
+        _append(
+            tx, account, kind=LedgerKind.RESERVE, reserved_delta=amount, reason=reason, reference=ref, job_id=job_id
+        )
+        return tx.scalars(select(CreditReservation).where(CreditReservation.id == inserted)).one()
 
 
 def _settle(s: Session, ref: str, user_id: uuid.UUID | None) -> tuple[CreditAccount, CreditReservation]:
@@ -261,8 +264,8 @@ def capture(
 
     Idempotent: capturing a captured reservation returns it unchanged; a released one raises Conflict.
     """
-    with unit_of_work(s) as s:
-        account, reservation = _settle(s, ref, user_id)
+    with unit_of_work(s) as tx:
+        account, reservation = _settle(tx, ref, user_id)
         if reservation.status == ReservationStatus.CAPTURED:
             return reservation
         if reservation.status == ReservationStatus.RELEASED:
@@ -273,7 +276,7 @@ def capture(
                 "A capture cannot exceed the reserved amount.", details={"amount": spent, "held": reservation.amount}
             )
         entry = _append(
-            s,
+            tx,
             account,
             kind=LedgerKind.CAPTURE,
             delta=-spent,
@@ -283,9 +286,9 @@ def capture(
             job_id=reservation.job_id,
         )
         reservation.status = ReservationStatus.CAPTURED.value
-        s.flush()
+        tx.flush()
         if spent < reservation.amount:
-            collect_debt(s, account, entry)
+            collect_debt(tx, account, entry)
         return reservation
 
 
@@ -293,14 +296,14 @@ def release(
     ref: str, *, user_id: uuid.UUID | None = None, reason: str | None = None, s: Session | None = None
 ) -> CreditReservation:
     """Give held credits back (job failed or cancelled). Idempotent; releasing a captured one raises Conflict."""
-    with unit_of_work(s) as s:
-        account, reservation = _settle(s, ref, user_id)
+    with unit_of_work(s) as tx:
+        account, reservation = _settle(tx, ref, user_id)
         if reservation.status == ReservationStatus.RELEASED:
             return reservation
         if reservation.status == ReservationStatus.CAPTURED:
             raise Conflict("This reservation was captured; it cannot be released.", details={"reference": ref})
         entry = _append(
-            s,
+            tx,
             account,
             kind=LedgerKind.RELEASE,
             reserved_delta=-reservation.amount,
@@ -309,8 +312,8 @@ def release(
             job_id=reservation.job_id,
         )
         reservation.status = ReservationStatus.RELEASED.value
-        s.flush()
-        collect_debt(s, account, entry)
+        tx.flush()
+        collect_debt(tx, account, entry)
         return reservation
 
 
@@ -332,10 +335,10 @@ def take_back(
 
 def balance(user_id: uuid.UUID, *, s: Session | None = None) -> Balance:
     """The user's credits now (zeros for a user who never had any)."""
-    with unit_of_work(s) as s:
-        account = s.get(CreditAccount, user_id, populate_existing=True)
+    with unit_of_work(s) as tx:
+        account = tx.get(CreditAccount, user_id, populate_existing=True)
         total, held = (account.balance, account.reserved) if account else (0, 0)
-        debt = sum(owed for _, owed in _debts(s, user_id)) if account else 0
+        debt = sum(owed for _, owed in _debts(tx, user_id)) if account else 0
         return Balance(balance=total, reserved=held, available=total - held, debt=debt)
 
 
@@ -374,8 +377,8 @@ def history(
     if cursor:
         query = query.where(tuple_(CreditLedger.created_at, CreditLedger.id) < tuple_(*decode_cursor(cursor)))
     query = query.order_by(CreditLedger.created_at.desc(), CreditLedger.id.desc()).limit(limit + 1)
-    with unit_of_work(s) as s:
-        rows = list(s.scalars(query))
+    with unit_of_work(s) as tx:
+        rows = list(tx.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)

@@ -44,19 +44,25 @@ def login(email: str, password: str, *, user_agent: str | None = None, ip_addres
     if user is None or not password_ok or user.disabled_at is not None:
         raise Unauthenticated(auth.INVALID)
 
-    rehashed = hash_password(password) if user.password_hash and needs_rehash(user.password_hash) else None
+    old_hash = user.password_hash
+    rehashed = hash_password(password, enforce_rules=False) if old_hash and needs_rehash(old_hash) else None
     token = new_session_token()
     now = datetime.now(UTC)
     with session() as s:
         # Re-check in the same transaction that opens the session: the user may have been disabled meanwhile.
-        values: dict[str, object] = {"last_login_at": now}
-        if rehashed:
-            values["password_hash"] = rehashed
         still_allowed = s.execute(
-            update(User).where(User.id == user.id, User.disabled_at.is_(None)).values(**values).returning(User.id)
+            update(User)
+            .where(User.id == user.id, User.disabled_at.is_(None))
+            .values(last_login_at=now)
+            .returning(User.id)
         ).one_or_none()
         if still_allowed is None:
             raise Unauthenticated(auth.INVALID)
+        if rehashed:
+            # Only if the password was not changed meanwhile: never replace a new hash with the old password's.
+            s.execute(
+                update(User).where(User.id == user.id, User.password_hash == old_hash).values(password_hash=rehashed)
+            )
         row = UserSession(
             user_id=user.id,
             token_hash=hash_token(token),
@@ -85,7 +91,7 @@ def logout(principal: Principal) -> None:
             .values(revoked_at=func.now())
         )
     # At once in this execution environment; other environments drop their cached copy within auth.CACHE_TTL_S.
-    auth.clear_cache()
+    auth.forget(principal.credential_id)
 
 
 def revoke_all(s: Session, user_id: uuid.UUID) -> int:

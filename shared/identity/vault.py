@@ -23,6 +23,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -52,9 +53,9 @@ PURPOSE = "credential"
 
 SECRET_FIELD = "secret"  # noqa: S105 - a field name, not a secret
 REFRESH_FIELD = "refresh_token"
-ID_TOKEN_FIELD = "id_token"
+ID_TOKEN_FIELD = "id_token"  # noqa: S105 - a field name
 #: Where an OAuth id_token (seed 003 Account.id_token) is kept, sealed like the other fields: the table has no column.
-ID_TOKEN_META_KEY = "sealed_id_token"
+ID_TOKEN_META_KEY = "sealed_id_token"  # noqa: S105 - a JSON key
 
 #: KMS answers that mean "this record cannot be opened with its key", as opposed to "KMS is unreachable".
 _KMS_KEY_FAILURES = frozenset(
@@ -70,6 +71,15 @@ _KMS_KEY_FAILURES = frozenset(
 )
 
 _provider_re = re.compile(PROVIDER_PATTERN)
+
+
+class Unset(Enum):
+    """Marks an argument the caller left out, where None is a meaningful value."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
 
 
 class VaultError(ConveyorError):
@@ -203,7 +213,9 @@ def _open_record(row: Credential, *, kms: Any) -> tuple[str, str | None, str | N
         logger.error("vault data key not unwrapped", extra={"credential_id": str(row.id), "kms_error": code})
         raise Unavailable("The credential vault cannot decrypt right now.", code="vault_unavailable") from None
     except BotoCoreError as exc:
-        logger.error("vault data key not unwrapped", extra={"credential_id": str(row.id), "kms_error": type(exc).__name__})
+        logger.error(
+            "vault data key not unwrapped", extra={"credential_id": str(row.id), "kms_error": type(exc).__name__}
+        )
         raise Unavailable("The credential vault cannot decrypt right now.", code="vault_unavailable") from None
     # Defence in depth: KMS already refuses a blob wrapped by another key when KeyId is given.
     if unwrapped.get("KeyId") != row.kms_key_id:
@@ -277,9 +289,7 @@ def _check_secret(value: str | None, name: str) -> None:
 
 def _lock_provider(s: Session, user_id: uuid.UUID, provider: str) -> None:
     """Serialise default changes per user and provider (two 'first' credentials would both claim the default)."""
-    s.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"credentials:{user_id}:{provider}"}
-    )
+    s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"credentials:{user_id}:{provider}"})
 
 
 def _clear_default(s: Session, user_id: uuid.UUID, provider: str) -> None:
@@ -350,7 +360,12 @@ def store_credential(
     credential_id = uuid.uuid4()  # known before sealing: it is part of every field's associated data
     # KMS is called before the transaction opens, so no lock is held across a network round trip.
     sealed = _seal_record(
-        user_id, credential_id, secret=secret, refresh_token=refresh_token, id_token=id_token, kms=kms or aws.client("kms")
+        user_id,
+        credential_id,
+        secret=secret,
+        refresh_token=refresh_token,
+        id_token=id_token,
+        kms=kms or aws.client("kms"),
     )
     row = Credential(
         id=credential_id,
@@ -409,7 +424,9 @@ def link_oauth_account(
     """Store a linked OAuth account (seed 003 Account, seed 002 DeviantArt tokens) through the vault.
 
     Linking again (a new sign-in, a token refresh) replaces the tokens under a fresh data key and keeps the
-    row, its id and its default flag. An account linked to another user is a conflict, never a takeover.
+    row, its id and its default flag. Providers often answer a refresh without a new refresh token or
+    id_token: a None keeps the stored one (and its expiry), as a None token_type or scope does. An account
+    linked to another user is a conflict, never a takeover.
     """
     _check_provider(provider)
     _check_secret(access_token, "access token")
@@ -437,8 +454,21 @@ def link_oauth_account(
         )
     if existing.user_id != user_id:
         raise _account_taken()
+    kms = kms or aws.client("kms")
+    if (refresh_token is None and existing.refresh_ciphertext is not None) or (
+        id_token is None and ID_TOKEN_META_KEY in (existing.meta or {})
+    ):
+        _, kept_refresh, kept_id_token = _open_record(existing, kms=kms)
+        if refresh_token is None and kept_refresh is not None:
+            refresh_token, refresh_expires_at = kept_refresh, refresh_expires_at or existing.refresh_expires_at
+        id_token = id_token or kept_id_token
     sealed = _seal_record(
-        user_id, existing.id, secret=access_token, refresh_token=refresh_token, id_token=id_token, kms=kms or aws.client("kms")
+        user_id,
+        existing.id,
+        secret=access_token,
+        refresh_token=refresh_token,
+        id_token=id_token,
+        kms=kms,
     )
     with session() as s:
         row = _owned(s, user_id, existing.id, for_update=True)
@@ -446,7 +476,7 @@ def link_oauth_account(
         row.kind = CredentialKind.OAUTH.value
         row.last4 = last4(access_token)
         row.expires_at, row.refresh_expires_at = expires_at, refresh_expires_at
-        row.token_type, row.scope = token_type, scope
+        row.token_type, row.scope = token_type or row.token_type, scope or row.scope
         if label is not None:
             row.label = label
         s.flush()
@@ -469,10 +499,13 @@ def get_credential(user_id: uuid.UUID, credential_id: uuid.UUID) -> Credential:
 
 
 def update_credential(
-    user_id: uuid.UUID, credential_id: uuid.UUID, *, label: str | None = None, set_label: bool = False,
+    user_id: uuid.UUID,
+    credential_id: uuid.UUID,
+    *,
+    label: str | Unset | None = UNSET,
     is_default: bool | None = None,
 ) -> Credential:
-    """Rename (`set_label` distinguishes clearing the label from leaving it) or make the default.
+    """Rename (None clears the label, UNSET leaves it) or make the credential its provider's default.
 
     A provider that has credentials always has exactly one default, so the default cannot be switched off
     directly: another credential is made the default instead.
@@ -481,7 +514,7 @@ def update_credential(
         row = _owned(s, user_id, credential_id)
         _lock_provider(s, user_id, row.provider)
         s.refresh(row, with_for_update=True)
-        if set_label:
+        if not isinstance(label, Unset):
             row.label = label
         if is_default and not row.is_default:
             _clear_default(s, user_id, row.provider)

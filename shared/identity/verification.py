@@ -27,7 +27,7 @@ from shared.db.models import OneTimeToken, User
 from shared.errors import InvalidInput, Unavailable
 from shared.identity.keys import hash_token
 
-INVALID_TOKEN = "This verification link is invalid, expired or already used."
+INVALID_TOKEN = "This verification link is invalid, expired or already used."  # noqa: S105 - a message
 SUBJECT = "Confirm your e-mail address"
 
 

@@ -26,7 +26,19 @@ def server_url() -> URL:
     datadir = state / "test-pg"
     server = pgserver.get_server(datadir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
-    return make_url(f"postgresql+pg8000://postgres@/postgres?unix_sock={socket_dir}/.s.PGSQL.5432")
+    url = make_url(f"postgresql+pg8000://postgres@/postgres?unix_sock={socket_dir}/.s.PGSQL.5432")
+    _no_durability(url)
+    return url
+
+
+def _no_durability(url: URL) -> None:
+    """A throwaway test server need not survive a power cut: skip fsync (only ever on the embedded one)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(text(f"ALTER SYSTEM SET {setting} = off"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    engine.dispose()
 
 
 def recreate_database(admin_url: URL, name: str) -> URL:

@@ -1,7 +1,91 @@
-"""Routes for projects (being written)."""
+"""`/v1/projects`: a user's projects (seed 004). Every route sees the caller's projects only."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from functions.api.auth import caller
+from shared.projects import service
 
 router = Router()
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MAX_NAME_CHARS)]
+Description = Annotated[str, Field(max_length=service.MAX_DESCRIPTION_CHARS)]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Description | None = None
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = Field(default=None, description="A new name; cannot be null.")
+    description: Description | None = Field(default=None, description="A new description; null clears it.")
+    archived: bool | None = Field(default=None, description="Archive (true) or restore (false) the project.")
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectOut]
+    next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
+
+
+@router.post("/v1/projects", tags=["projects"], summary="Create a project")
+def create_project(body: ProjectCreate) -> tuple[ProjectOut, int]:
+    project = service.create_project(caller().user_id, name=body.name, description=body.description)
+    return ProjectOut.model_validate(project), 201
+
+
+@router.get("/v1/projects", tags=["projects"], summary="List your projects, newest first")
+def list_projects(
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    include_archived: Annotated[bool, Query()] = False,
+) -> ProjectList:
+    page = service.list_projects(caller().user_id, limit=limit, offset=offset, include_archived=include_archived)
+    return ProjectList(items=[ProjectOut.model_validate(p) for p in page.items], next_offset=page.next_offset)
+
+
+@router.get("/v1/projects/<project_id>", tags=["projects"], summary="One project")
+def get_project(project_id: uuid.UUID) -> ProjectOut:
+    return ProjectOut.model_validate(service.get_project(caller().user_id, project_id))
+
+
+@router.patch("/v1/projects/<project_id>", tags=["projects"], summary="Rename, describe, archive or restore")
+def update_project(project_id: uuid.UUID, body: ProjectUpdate) -> ProjectOut:
+    fields = body.model_fields_set
+    project = service.update_project(
+        caller().user_id,
+        project_id,
+        name=body.name if "name" in fields else service.UNSET,
+        description=body.description if "description" in fields else service.UNSET,
+        archived=body.archived,
+    )
+    return ProjectOut.model_validate(project)
+
+
+@router.delete("/v1/projects/<project_id>", tags=["projects"], summary="Delete a project without active jobs")
+def delete_project(project_id: uuid.UUID) -> Response[None]:
+    service.delete_project(caller().user_id, project_id)
+    return Response(status_code=204)

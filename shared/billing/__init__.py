@@ -1,0 +1,1 @@
+"""Credits and payments: the ledger (grant, reserve, capture, release) and payment-provider webhooks."""

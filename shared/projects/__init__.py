@@ -1,0 +1,1 @@
+"""Projects (seed 004): a user's folders for media, jobs and items."""
