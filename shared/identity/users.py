@@ -218,10 +218,11 @@ class Me:
 def get_me(user_id: uuid.UUID) -> Me:
     """The caller and their settings; a user without a settings row gets the defaults (no row is written)."""
     with session() as s:
-        user = s.get(User, user_id)
-        if user is None:
-            raise NotFound("No such user.")
-        prefs = s.get(UserSettings, user_id)
+        query = select(User, UserSettings).outerjoin(UserSettings, UserSettings.user_id == User.id)
+        row = s.execute(query.where(User.id == user_id)).one_or_none()
+    if row is None:
+        raise NotFound("No such user.")
+    user, prefs = row
     if prefs is None:
         return Me(user, Theme.SYSTEM.value, None, None)
     return Me(user, prefs.theme, prefs.default_provider, prefs.default_model)
