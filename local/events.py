@@ -29,6 +29,14 @@ def _is_text(content_type: str | None) -> bool:
     return content_type is None or any(content_type.lower().startswith(t) for t in _TEXT_TYPES)
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _single(multi: Mapping[str, Sequence[str]] | None) -> dict[str, str] | None:
     # API Gateway's single-value maps keep the last value of a repeated key; empty maps arrive as null.
     if not multi:
@@ -60,7 +68,7 @@ def api_gateway_event(
     body_text: str | None
     if not body:
         body_text = None
-    elif isinstance(body, bytes) and not _is_text(content_type):
+    elif isinstance(body, bytes) and (not _is_text(content_type) or not _is_utf8(body)):
         body_text, is_base64 = base64.b64encode(body).decode(), True
     else:
         body_text = body.decode() if isinstance(body, bytes) else body

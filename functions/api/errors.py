@@ -75,6 +75,11 @@ def register(app: APIGatewayRestResolver) -> None:
             return error_response(400, "malformed_json", "The request body is not valid JSON.", details)
         return error_response(422, "validation_failed", "The request did not pass validation.", details)
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable(exc: UnicodeDecodeError) -> Response:
+        # Powertools decodes (base64) bodies as UTF-8 while reading them: bytes that are not text are the client's.
+        return error_response(400, "malformed_body", "The request body is not UTF-8 text.")
+
     @app.exception_handler(errors.ConveyorError)
     def _domain_error(exc: errors.ConveyorError) -> Response:
         return error_response(status_for(exc), exc.code, exc.message, exc.details)
