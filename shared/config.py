@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     media_queue_url: str | None = None
     kms_key_id: str | None = None
 
+    # Jobs
+    demo_job_types: bool = False  # demo.sleep / demo.fail and friends: laptop stack and tests only
+    # Outbound webhooks may not reach private addresses, except these hosts (the laptop stack allows loopback).
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+
     # API
     api_docs_enabled: bool = True
     cors_origin: str | None = None

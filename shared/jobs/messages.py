@@ -1,4 +1,4 @@
-"""What travels on the jobs queue: only a job id. The job's state is read from Postgres when claimed."""
+"""What travels on the jobs queue: a wake-up. The job id is a hint for logs; the worker claims by priority."""
 
 from __future__ import annotations
 
@@ -10,4 +10,4 @@ from pydantic import BaseModel, ConfigDict
 class JobWakeup(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    job_id: uuid.UUID
+    job_id: uuid.UUID | None = None

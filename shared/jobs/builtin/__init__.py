@@ -1,0 +1,1 @@
+"""The job types every deployment has. Importing this package registers them."""

@@ -1,0 +1,175 @@
+"""Creating and managing jobs: the only code that writes the jobs table outside the worker.
+
+Every state change is a conditional UPDATE whose WHERE names the states it may leave (see shared/jobs/states.py),
+so an illegal transition changes no row instead of relying on callers to check first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from shared.billing import ledger
+from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus
+from shared.db.models import Job
+from shared.db.session import session
+from shared.errors import Conflict, InvalidInput
+from shared.jobs import wakeups
+from shared.jobs.registry import get_job_type, load_job_types
+from shared.projects.service import owned_project
+
+# Runs further out than SQS can delay a message wait as `pending`; the scheduler queues them when due.
+QUEUE_AHEAD = timedelta(seconds=wakeups.MAX_DELAY_S - 60)
+MAX_PAST = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Created:
+    job: Job
+    created: bool  # False: an earlier job was returned (same Idempotency-Key, or an active job with the dedupe key)
+
+
+def credit_ref(job_id: uuid.UUID) -> str:
+    return f"job:{job_id}"
+
+
+def request_fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_job(
+    *,
+    user_id: uuid.UUID | None,
+    type: str,
+    payload: dict[str, Any],
+    priority: JobPriority = JobPriority.NORMAL,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+    timeout_s: int | None = None,
+    name: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    dedupe_key: str | None = None,
+    webhook_url: str | None = None,
+    project_id: uuid.UUID | None = None,
+    input_media_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
+    schedule_id: uuid.UUID | None = None,
+    s: Session | None = None,
+) -> Created:
+    """Validate, store and (after commit) wake a worker for a new job, reserving its credits in the same transaction.
+
+    Pass `s` to create the job inside a larger unit of work; the wake-up is then sent when that one commits.
+    """
+    job_type = get_job_type(type)
+    if job_type is None:
+        raise InvalidInput(
+            "Unknown job type.", code="unknown_job_type", details={"type": type, "known": sorted(load_job_types())}
+        )
+    try:
+        parsed = job_type.payload_model.model_validate(payload)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(map(str, e["loc"])), "type": e["type"], "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidInput("The payload does not fit this job type.", code="invalid_payload", details=details) from exc
+    now = datetime.now(UTC)
+    run_at = run_at or now
+    if run_at.tzinfo is None:
+        raise InvalidInput("run_at needs a time zone.", details={"run_at": run_at.isoformat()})
+    if run_at < now - MAX_PAST:
+        raise InvalidInput(
+            "run_at is more than a day in the past.", code="run_at_in_past", details={"run_at": run_at.isoformat()}
+        )
+    if webhook_url is not None:
+        from shared.jobs.webhooks import check_webhook_url
+
+        check_webhook_url(webhook_url)
+
+    deferred = run_at > now + QUEUE_AHEAD
+    job_id = uuid.uuid4()
+    cost = job_type.cost(parsed) if user_id is not None else 0
+    values = {
+        "id": job_id,
+        "user_id": user_id,
+        "project_id": project_id,
+        "parent_id": parent_id,
+        "schedule_id": schedule_id,
+        "type": type,
+        "name": name,
+        "payload": parsed.model_dump(mode="json"),
+        "status": JobStatus.PENDING if deferred else JobStatus.QUEUED,
+        "priority": int(priority),
+        "max_attempts": max_attempts or job_type.max_attempts,
+        "retry_base_ms": job_type.retry_base_ms,
+        "retry_cap_ms": job_type.retry_cap_ms,
+        "run_at": run_at,
+        "timeout_s": timeout_s or job_type.timeout_s,
+        "enqueued_at": None if deferred else now,
+        "webhook_url": webhook_url,
+        "cost_credits": cost,
+        "input_media_id": input_media_id,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "dedupe_key": dedupe_key,
+    }
+    with ledger.unit_of_work(s) as tx:
+        if project_id is not None and user_id is not None:
+            owned_project(tx, user_id, project_id)
+        inserted = tx.execute(insert(Job).values(**values).on_conflict_do_nothing().returning(Job.id)).scalar()
+        if inserted is None:
+            return Created(_existing(tx, user_id, idempotency_key, request_hash, dedupe_key), created=False)
+        if cost:
+            ledger.reserve(user_id, cost, credit_ref(job_id), reason=f"job {type}", job_id=job_id, s=tx)  # type: ignore[arg-type]
+        if not deferred:
+            delay = max(0, int((run_at - now).total_seconds()))
+            wakeups.after_commit(tx, [wakeups.Wakeup(job_id, delay)])
+        job = tx.get(Job, job_id)
+        assert job is not None
+        return Created(job, created=True)
+
+
+def _existing(
+    s: Session, user_id: uuid.UUID | None, idempotency_key: str | None, request_hash: str | None, dedupe_key: str | None
+) -> Job:
+    """The job that made our insert a no-op (Postgres waited for its transaction, so it is visible now)."""
+    if idempotency_key is not None:
+        job = s.scalar(select(Job).where(Job.user_id == user_id, Job.idempotency_key == idempotency_key))
+        if job is not None:
+            if request_hash is not None and job.request_hash != request_hash:
+                raise Conflict(
+                    "This Idempotency-Key was used with a different request.",
+                    code="idempotency_key_reused",
+                    details={"idempotency_key": idempotency_key},
+                )
+            return job
+    if dedupe_key is not None:
+        job = s.scalar(
+            select(Job).where(
+                and_(
+                    Job.user_id.is_not_distinct_from(user_id),
+                    Job.dedupe_key == dedupe_key,
+                    Job.status.in_([str(x) for x in ACTIVE_JOB_STATUSES]),
+                )
+            )
+        )
+        if job is not None:
+            return job
+    raise Conflict("The job conflicts with another one; try again.")
+
+
+def job_for(user_id: uuid.UUID, job_id: uuid.UUID, *, s: Session | None = None) -> Job | None:
+    with ledger.unit_of_work(s) as tx:
+        return tx.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
+
+
+__all__ = ["Created", "create_job", "credit_ref", "job_for", "request_fingerprint", "session"]
