@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # How long a message stays invisible while a function works on it: at least 6x the function timeout (AWS advice).
-WORKER_TIMEOUT_S = 60
+WORKER_TIMEOUT_S = 300  # long jobs split into segments (child jobs) instead of outliving this
 MEDIA_TIMEOUT_S = 120
 SCHEDULER_TIMEOUT_S = 60
 MAX_RECEIVES_BEFORE_DLQ = 5

@@ -44,7 +44,7 @@ class JobType:
     max_attempts: int = 3
     retry_base_ms: int = 1_000
     retry_cap_ms: int = 300_000
-    timeout_s: int = 600
+    timeout_s: int = 240
     demo: bool = False
 
     def cost(self, payload: BaseModel) -> int:
@@ -62,7 +62,7 @@ def job_type(
     max_attempts: int = 3,
     retry_base_ms: int = 1_000,
     retry_cap_ms: int = 300_000,
-    timeout_s: int = 600,
+    timeout_s: int = 240,
     demo: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `fn` as the handler of job type `name`."""

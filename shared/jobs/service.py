@@ -14,17 +14,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.billing import ledger
-from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus
-from shared.db.models import Job
+from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus
+from shared.db.models import CreditReservation, Job, JobLog, JobSegment
 from shared.db.session import session
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs import wakeups
 from shared.jobs.registry import get_job_type, load_job_types
+from shared.jobs.states import Action, apply
 from shared.projects.service import owned_project
 
 # Runs further out than SQS can delay a message wait as `pending`; the scheduler queues them when due.
@@ -38,8 +39,17 @@ class Created:
     created: bool  # False: an earlier job was returned (same Idempotency-Key, or an active job with the dedupe key)
 
 
-def credit_ref(job_id: uuid.UUID) -> str:
-    return f"job:{job_id}"
+def credit_ref(job_id: uuid.UUID, run: int = 1) -> str:
+    """The ledger reference of a job's credits; a job retried by its user reserves again under run 2, 3, ..."""
+    return f"job:{job_id}" if run == 1 else f"job:{job_id}:run{run}"
+
+
+def held_credit_ref(s: Session, job_id: uuid.UUID) -> str | None:
+    return s.scalar(
+        select(CreditReservation.reference).where(
+            CreditReservation.job_id == job_id, CreditReservation.status == ReservationStatus.HELD
+        )
+    )
 
 
 def request_fingerprint(body: Any) -> str:
@@ -167,9 +177,144 @@ def _existing(
     raise Conflict("The job conflicts with another one; try again.")
 
 
-def job_for(user_id: uuid.UUID, job_id: uuid.UUID, *, s: Session | None = None) -> Job | None:
+def get_job(user_id: uuid.UUID, job_id: uuid.UUID, *, s: Session | None = None) -> Job:
+    """The caller's job; another user's id is NotFound, exactly like an id that does not exist."""
     with ledger.unit_of_work(s) as tx:
-        return tx.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
+        job = tx.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
+        if job is None:
+            raise NotFound("No such job.")
+        return job
 
 
-__all__ = ["Created", "create_job", "credit_ref", "job_for", "request_fingerprint", "session"]
+@dataclass(frozen=True)
+class JobFilter:
+    status: JobStatus | None = None
+    type: str | None = None
+    project_id: uuid.UUID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def list_jobs(user_id: uuid.UUID, flt: JobFilter, *, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
+    """Newest first, keyset-paginated on (created_at, id) so pages stay stable while jobs are added."""
+    query = select(Job).where(Job.user_id == user_id)
+    if flt.status:
+        query = query.where(Job.status == flt.status)
+    if flt.type:
+        query = query.where(Job.type == flt.type)
+    if flt.project_id:
+        query = query.where(Job.project_id == flt.project_id)
+    if flt.created_after:
+        query = query.where(Job.created_at >= flt.created_after)
+    if flt.created_before:
+        query = query.where(Job.created_at < flt.created_before)
+    if cursor:
+        created_at, last_id = ledger.decode_cursor(cursor)
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created_at, last_id))
+    with session() as tx:
+        rows = list(tx.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ledger.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+
+
+def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """Cancel a job that has not started (at once) or ask a running one to stop (seen at its next heartbeat)."""
+    with session() as tx:
+        job = apply(tx, Action.CANCEL, Job.id == job_id, Job.user_id == user_id, finished_at=func.now())
+        if job is not None:
+            from shared.jobs.runner import settle
+
+            settle(tx, job)
+            return job
+        running = tx.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.user_id == user_id, Job.status == JobStatus.RUNNING)
+            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if running is not None:
+            return running
+        current = get_job(user_id, job_id, s=tx)
+        raise Conflict(
+            "Only pending, queued, retrying or running jobs can be cancelled.",
+            code="job_not_cancellable",
+            details={"status": current.status},
+        )
+
+
+def retry_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """Run a failed or cancelled job again from scratch: attempts reset to 0 and credits reserved anew."""
+    with session() as tx:
+        job = apply(
+            tx,
+            Action.REQUEUE,
+            Job.id == job_id,
+            Job.user_id == user_id,
+            attempts=0,
+            run_at=func.now(),
+            enqueued_at=func.now(),
+            started_at=None,
+            finished_at=None,
+            cancel_requested_at=None,
+            error=None,
+            error_details=None,
+            result=None,
+            progress=0,
+            success_count=0,
+            failure_count=0,
+            skip_count=0,
+        )
+        if job is None:
+            current = get_job(user_id, job_id, s=tx)
+            raise Conflict(
+                "Only failed or cancelled jobs can be retried.",
+                code="job_not_retryable",
+                details={"status": current.status},
+            )
+        if job.cost_credits:
+            runs = tx.scalar(
+                select(func.count()).select_from(CreditReservation).where(CreditReservation.job_id == job_id)
+            )
+            ledger.reserve(
+                user_id,
+                job.cost_credits,
+                credit_ref(job_id, runs + 1),
+                reason=f"job {job.type} retried",
+                job_id=job_id,
+                s=tx,
+            )
+        wakeups.after_commit(tx, [wakeups.Wakeup(job_id)])
+        return job
+
+
+def commit_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """Accept a job in review (or a failed one) as done, as seed 000's REVIEW/FAILURE → DONE commit."""
+    with session() as tx:
+        job = apply(tx, Action.COMMIT, Job.id == job_id, Job.user_id == user_id, committed_at=func.now())
+        if job is None:
+            current = get_job(user_id, job_id, s=tx)
+            raise Conflict(
+                "Only jobs in review or failed can be committed.",
+                code="job_not_committable",
+                details={"status": current.status},
+            )
+        return job
+
+
+def job_logs(user_id: uuid.UUID, job_id: uuid.UUID, *, limit: int, after: datetime | None) -> list[JobLog]:
+    with session() as tx:
+        get_job(user_id, job_id, s=tx)
+        query = select(JobLog).where(JobLog.job_id == job_id)
+        if after is not None:
+            query = query.where(JobLog.created_at > after)
+        return list(tx.scalars(query.order_by(JobLog.created_at, JobLog.id).limit(limit)))
+
+
+def job_segments(user_id: uuid.UUID, job_id: uuid.UUID) -> list[JobSegment]:
+    with session() as tx:
+        get_job(user_id, job_id, s=tx)
+        return list(
+            tx.scalars(select(JobSegment).where(JobSegment.job_id == job_id).order_by(JobSegment.segment_index))
+        )

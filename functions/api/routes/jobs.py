@@ -1,0 +1,232 @@
+"""`/v1/jobs`: create (idempotent), list, inspect, cancel, retry, commit, logs, segments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.api.auth import caller
+from shared.db.enums import JobPriority, JobStatus
+from shared.db.models import Job, JobLog, JobSegment
+from shared.jobs import service
+
+router = Router()
+
+PriorityName = Literal["critical", "high", "normal", "low"]
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Annotated[str, Field(min_length=1, max_length=100)]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    name: Annotated[str, Field(max_length=200)] | None = None
+    priority: PriorityName = "normal"
+    run_at: datetime | None = Field(default=None, description="Run no earlier than this (deferred job).")
+    max_attempts: Annotated[int, Field(ge=1, le=25)] | None = None
+    timeout_s: Annotated[int, Field(ge=1, le=900)] | None = None
+    dedupe_key: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="While a job with this key is active, creating another returns it."
+    )
+    webhook_url: Annotated[str, Field(max_length=2000)] | None = None
+    project_id: uuid.UUID | None = None
+    input_media_id: uuid.UUID | None = None
+
+
+class Counts(BaseModel):
+    total: int
+    success: int
+    failure: int
+    skip: int
+
+
+class Ratios(BaseModel):
+    success: float | None
+    failure: float | None
+    skip: float | None
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    type: str
+    name: str | None
+    status: str
+    priority: PriorityName
+    payload: dict[str, Any]
+    progress: float
+    counts: Counts
+    ratios: Ratios = Field(description="Each count over `total` (seed 000's success/failure/skip ratios).")
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    timeout_s: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    committed_at: datetime | None
+    cancel_requested_at: datetime | None
+    result: dict[str, Any] | None
+    error: str | None
+    error_details: dict[str, Any] | None
+    webhook_url: str | None
+    cost_credits: int
+    project_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    schedule_id: uuid.UUID | None
+    input_media_id: uuid.UUID | None
+    output_media_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        def ratio(n: int) -> float | None:
+            return round(n / job.total, 4) if job.total else None
+
+        return cls(
+            id=job.id,
+            type=job.type,
+            name=job.name,
+            status=job.status,
+            priority=JobPriority(job.priority).name.lower(),  # type: ignore[arg-type]
+            payload=job.payload,
+            progress=float(job.progress or 0),
+            counts=Counts(total=job.total, success=job.success_count, failure=job.failure_count, skip=job.skip_count),
+            ratios=Ratios(
+                success=ratio(job.success_count), failure=ratio(job.failure_count), skip=ratio(job.skip_count)
+            ),
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            run_at=job.run_at,
+            timeout_s=job.timeout_s,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            committed_at=job.committed_at,
+            cancel_requested_at=job.cancel_requested_at,
+            result=job.result,
+            error=job.error,
+            error_details=job.error_details,
+            webhook_url=job.webhook_url,
+            cost_credits=job.cost_credits,
+            project_id=job.project_id,
+            parent_id=job.parent_id,
+            schedule_id=job.schedule_id,
+            input_media_id=job.input_media_id,
+            output_media_id=job.output_media_id,
+        )
+
+
+class JobList(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class LogOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    level: str
+    message: str
+    data: dict[str, Any] | None
+    created_at: datetime
+
+
+class LogList(BaseModel):
+    items: list[LogOut]
+
+
+class SegmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    segment_index: int
+    start_ms: int | None
+    end_ms: int | None
+    status: str
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class SegmentList(BaseModel):
+    items: list[SegmentOut]
+
+
+@router.post("/v1/jobs", tags=["jobs"], summary="Create a job (idempotent with an Idempotency-Key header)")
+def create_job(
+    body: JobCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> tuple[JobOut, int]:
+    principal = caller()
+    created = service.create_job(
+        user_id=principal.user_id,
+        type=body.type,
+        payload=body.payload,
+        name=body.name,
+        priority=JobPriority[body.priority.upper()],
+        run_at=body.run_at,
+        max_attempts=body.max_attempts,
+        timeout_s=body.timeout_s,
+        dedupe_key=body.dedupe_key,
+        webhook_url=body.webhook_url,
+        project_id=body.project_id,
+        input_media_id=body.input_media_id,
+        idempotency_key=idempotency_key,
+        request_hash=service.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
+    )
+    # A replayed Idempotency-Key gets the first response again; a live duplicate (dedupe_key) is a 200.
+    status = 201 if created.created or idempotency_key else 200
+    return JobOut.of(created.job), status
+
+
+@router.get("/v1/jobs", tags=["jobs"], summary="List your jobs, newest first")
+def list_jobs(  # noqa: PLR0917 (query parameters are Powertools' positional route arguments)
+    status: JobStatus | None = None,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+    project_id: uuid.UUID | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> JobList:
+    flt = service.JobFilter(status, type, project_id, created_after, created_before)
+    jobs, next_cursor = service.list_jobs(caller().user_id, flt, limit=limit, cursor=cursor)
+    return JobList(items=[JobOut.of(j) for j in jobs], next_cursor=next_cursor)
+
+
+@router.get("/v1/jobs/<job_id>", tags=["jobs"], summary="One job: status, progress, counts, result or error")
+def get_job(job_id: uuid.UUID) -> JobOut:
+    return JobOut.of(service.get_job(caller().user_id, job_id))
+
+
+@router.post("/v1/jobs/<job_id>/cancel", tags=["jobs"], summary="Cancel (a running job stops at its next heartbeat)")
+def cancel_job(job_id: uuid.UUID) -> JobOut:
+    return JobOut.of(service.cancel_job(caller().user_id, job_id))
+
+
+@router.post("/v1/jobs/<job_id>/retry", tags=["jobs"], summary="Run a failed or cancelled job again (attempts reset)")
+def retry_job(job_id: uuid.UUID) -> JobOut:
+    return JobOut.of(service.retry_job(caller().user_id, job_id))
+
+
+@router.post("/v1/jobs/<job_id>/commit", tags=["jobs"], summary="Accept a job in review (or failed) as done")
+def commit_job(job_id: uuid.UUID) -> JobOut:
+    return JobOut.of(service.commit_job(caller().user_id, job_id))
+
+
+@router.get("/v1/jobs/<job_id>/logs", tags=["jobs"], summary="The job's log, oldest first")
+def job_logs(
+    job_id: uuid.UUID, after: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> LogList:
+    logs: list[JobLog] = service.job_logs(caller().user_id, job_id, limit=limit, after=after)
+    return LogList(items=[LogOut.model_validate(row) for row in logs])
+
+
+@router.get("/v1/jobs/<job_id>/segments", tags=["jobs"], summary="The job's segments (seed 004)")
+def job_segments(job_id: uuid.UUID) -> SegmentList:
+    segments: list[JobSegment] = service.job_segments(caller().user_id, job_id)
+    return SegmentList(items=[SegmentOut.model_validate(row) for row in segments])
