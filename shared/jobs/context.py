@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from shared.db import session
 from shared.db.enums import JobStatus, LogLevel
-from shared.db.models import Job, JobLog
-from shared.jobs.errors import JobCancelled, LeaseLost
+from shared.db.models import Job, JobLog, JobSegment
+from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost
+from shared.jobs.segments import SegmentSpec
 
 
 @dataclass
@@ -82,6 +83,26 @@ class JobContext:
             done = Job.success_count + success + Job.failure_count + failure + Job.skip_count + skip
             values["progress"] = done * 100.0 / self.total
         self._update(**values)
+
+    def fan_out(self, child_type: str, segments: list[SegmentSpec]) -> list[JobSegment]:
+        """Run `segments` as child jobs of type `child_type` in parallel; returns them once all have finished.
+
+        Call it from the handler's start: the first time it creates the children and the handler stops here
+        (the job waits as `pending` without using an attempt); when the last child ends the job runs again,
+        this call returns every segment (status, result, error), and the handler combines them.
+        """
+        from shared.jobs.segments import fan_out
+
+        with session() as s:
+            parent = s.scalar(
+                select(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING, Job.locked_by == self.worker)
+            )
+            if parent is None:
+                raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker}")
+            done = fan_out(s, parent, child_type, segments)
+        if done is None:
+            raise AwaitSegments(f"job {self.job_id} waits for {len(segments)} segment(s)")
+        return done
 
     def log(self, message: str, *, level: LogLevel | str = LogLevel.INFO, data: dict[str, Any] | None = None) -> None:
         """A line in the job's log, readable through the API. Never put secrets here."""

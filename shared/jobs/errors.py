@@ -19,3 +19,7 @@ class JobCancelled(Exception):
 
 class LeaseLost(Exception):
     """The job is no longer ours (the lease expired and someone else took it): stop without writing anything."""
+
+
+class AwaitSegments(Exception):
+    """Raised by `JobContext.fan_out` while segments are still running: the parent waits and resumes later."""

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from shared.billing import ledger
 from shared.db.enums import RUNNABLE_JOB_STATUSES, JobStatus
-from shared.db.models import Job
+from shared.db.models import Job, JobSegment
 from shared.db.session import session
-from shared.jobs import wakeups
+from shared.jobs import segments, wakeups
 from shared.jobs.context import JobContext
-from shared.jobs.errors import JobCancelled, LeaseLost, NonRetryable
+from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable
 from shared.jobs.registry import get_job_type
 from shared.jobs.service import held_credit_ref
 from shared.jobs.states import Action, apply, apply_all
@@ -109,7 +109,7 @@ def run_one(job: Job, *, worker: str, remaining_ms: Callable[[], int], lease_s: 
     return Outcome(job.id, job.type, status, (time.monotonic() - started) * 1000, latency)
 
 
-def _execute(job: Job, ctx: JobContext) -> str:
+def _execute(job: Job, ctx: JobContext) -> str:  # noqa: PLR0911 (one return per outcome reads best)
     job_type = get_job_type(job.type)
     try:
         if job_type is None:
@@ -119,6 +119,8 @@ def _execute(job: Job, ctx: JobContext) -> str:
         except ValidationError as exc:
             raise NonRetryable("the payload no longer fits its job type", details={"errors": exc.errors()}) from exc
         result = job_type.handler(ctx, payload)
+    except AwaitSegments:
+        return _wait_for_segments(job, ctx)
     except JobCancelled:
         return _finish(job, ctx, Action.ABORT, error="cancelled while running")
     except LeaseLost:
@@ -168,6 +170,32 @@ def _retry_later(job: Job, ctx: JobContext, *, error: str, details: dict[str, An
     return JobStatus.RETRYING.value
 
 
+def _wait_for_segments(job: Job, ctx: JobContext) -> str:
+    """Park the parent until its last segment ends; the resume does not count as an attempt."""
+    with session() as s:
+        waiting = apply(
+            s,
+            Action.WAIT,
+            *_ours(job, ctx),
+            attempts=Job.attempts - 1,
+            run_at=func.now(),
+            locked_by=None,
+            lease_expires_at=None,
+            enqueued_at=None,
+        )
+        if waiting is None:
+            return "lease_lost"
+        # Children that all ended before we parked left the resume to us.
+        if not s.scalar(
+            select(func.count())
+            .select_from(JobSegment)
+            .where(JobSegment.job_id == job.id, JobSegment.status.not_in([str(x) for x in segments.FINISHED]))
+        ):
+            apply(s, Action.PROMOTE, Job.id == job.id, enqueued_at=func.now())
+            wakeups.after_commit(s, [wakeups.Wakeup(job.id)])
+    return JobStatus.PENDING.value
+
+
 def _finish(
     job: Job,
     ctx: JobContext,
@@ -208,6 +236,8 @@ def settle(s: Session, job: Job) -> None:
             ledger.capture(ref, user_id=job.user_id, s=s)
         elif ref is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
             ledger.release(ref, user_id=job.user_id, s=s)
+    if job.parent_id is not None:
+        segments.child_finished(s, job)
     if job.webhook_url:
         from shared.jobs.webhooks import enqueue_delivery
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.billing import ledger
-from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus
+from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus, SegmentStatus
 from shared.db.models import CreditReservation, Job, JobLog, JobSegment
 from shared.db.session import session
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -224,8 +224,10 @@ def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
         job = apply(tx, Action.CANCEL, Job.id == job_id, Job.user_id == user_id, finished_at=func.now())
         if job is not None:
             from shared.jobs.runner import settle
+            from shared.jobs.segments import cancel_children
 
             settle(tx, job)
+            cancel_children(tx, job_id)
             return job
         running = tx.execute(
             update(Job)
@@ -235,6 +237,9 @@ def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
         if running is not None:
+            from shared.jobs.segments import cancel_children
+
+            cancel_children(tx, job_id)
             return running
         current = get_job(user_id, job_id, s=tx)
         raise Conflict(
@@ -285,6 +290,12 @@ def retry_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
                 job_id=job_id,
                 s=tx,
             )
+        # Segments that failed or were skipped run again; those that succeeded are kept (seed 004's resume).
+        tx.execute(
+            update(JobSegment)
+            .where(JobSegment.job_id == job_id, JobSegment.status.in_([SegmentStatus.FAILED, SegmentStatus.SKIPPED]))
+            .values(status=SegmentStatus.PENDING, finished_at=None)
+        )
         wakeups.after_commit(tx, [wakeups.Wakeup(job_id)])
         return job
 

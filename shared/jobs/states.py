@@ -30,6 +30,7 @@ class Action(StrEnum):
     ABORT = "abort"  # a running handler saw the cancel at a heartbeat
     REQUEUE = "requeue"  # the user retries a failed or cancelled job
     COMMIT = "commit"  # the user accepts a job in review (or a failed one), seed 000's REVIEW/FAILURE → DONE
+    WAIT = "wait"  # a parent fanned out segments and waits for them (resumed by PROMOTE when the last one ends)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.ABORT: Transition(frozenset({S.RUNNING}), S.CANCELLED),
     Action.REQUEUE: Transition(frozenset({S.FAILED, S.CANCELLED}), S.QUEUED),
     Action.COMMIT: Transition(frozenset({S.REVIEW, S.FAILED}), S.DONE),
+    Action.WAIT: Transition(frozenset({S.RUNNING}), S.PENDING),
 }
 
 TERMINAL = frozenset({S.COMPLETED, S.REVIEW, S.FAILED, S.CANCELLED, S.DONE})

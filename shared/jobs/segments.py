@@ -1,0 +1,125 @@
+"""Fan-out and fan-in: a job splits its work into segments run as child jobs in parallel (seed 004's
+job_segments), and resumes exactly once when the last segment ends.
+
+- Fan-out is idempotent: segments are keyed by (job, index) and only segments that have not succeeded get a
+  child job, so a parent retried after a failure skips the work already done.
+- Fan-in is exactly once: each child's end locks the parent row before it records its segment and counts what
+  is left, so of two children ending at the same moment the second sees the first's result; the parent moves
+  `pending` → `queued` by a conditional update that only one transaction can win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from shared.db.enums import JobStatus, SegmentStatus
+from shared.db.models import Job, JobSegment
+from shared.jobs import wakeups
+from shared.jobs.states import Action, apply, apply_all
+
+FINISHED = (SegmentStatus.COMPLETED, SegmentStatus.FAILED, SegmentStatus.SKIPPED)
+SEGMENT_FOR_JOB_STATUS = {
+    JobStatus.COMPLETED: SegmentStatus.COMPLETED,
+    JobStatus.REVIEW: SegmentStatus.COMPLETED,
+    JobStatus.FAILED: SegmentStatus.FAILED,
+    JobStatus.CANCELLED: SegmentStatus.SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    index: int
+    payload: dict[str, Any] = field(default_factory=dict)
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+def fan_out(s: Session, parent: Job, child_type: str, specs: list[SegmentSpec]) -> list[JobSegment] | None:
+    """Create the segments and a child job for each one not yet succeeded; None while any is unfinished."""
+    from shared.jobs.service import create_job
+
+    if specs:
+        s.execute(
+            insert(JobSegment)
+            .values(
+                [
+                    {"job_id": parent.id, "segment_index": spec.index, "start_ms": spec.start_ms, "end_ms": spec.end_ms}
+                    for spec in specs
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+    segments = {seg.segment_index: seg for seg in s.scalars(select(JobSegment).where(JobSegment.job_id == parent.id))}
+    todo = [spec for spec in specs if segments[spec.index].status not in FINISHED]
+    if not todo:
+        return sorted(segments.values(), key=lambda seg: seg.segment_index)
+    # Failed segments are final for this run; retrying the parent resets them to pending (service.retry_job).
+    for spec in todo:
+        create_job(
+            user_id=parent.user_id,
+            type=child_type,
+            payload={**spec.payload, "segment_index": spec.index},
+            priority=parent.priority,
+            parent_id=parent.id,
+            project_id=parent.project_id,
+            dedupe_key=f"segment:{parent.id}:{spec.index}",
+            s=s,
+        )
+        s.execute(
+            update(JobSegment)
+            .where(JobSegment.job_id == parent.id, JobSegment.segment_index == spec.index)
+            .values(status=SegmentStatus.RUNNING, attempts=JobSegment.attempts + 1, error=None)
+        )
+    return None
+
+
+def child_finished(s: Session, child: Job) -> bool:
+    """Record a child's end on its segment; resume the parent if it was the last. True if this one resumed it."""
+    index = (child.payload or {}).get("segment_index")
+    if child.parent_id is None or index is None:
+        return False
+    parent = s.scalar(select(Job).where(Job.id == child.parent_id).with_for_update())
+    if parent is None:
+        return False
+    s.execute(
+        update(JobSegment)
+        .where(JobSegment.job_id == parent.id, JobSegment.segment_index == index)
+        .values(
+            status=SEGMENT_FOR_JOB_STATUS.get(JobStatus(child.status), SegmentStatus.FAILED),
+            result=child.result,
+            error=child.error,
+            finished_at=func.now(),
+        )
+    )
+    unfinished = s.scalar(
+        select(func.count())
+        .select_from(JobSegment)
+        .where(JobSegment.job_id == parent.id, JobSegment.status.not_in([str(x) for x in FINISHED]))
+    )
+    if unfinished:
+        return False
+    resumed = apply(s, Action.PROMOTE, Job.id == parent.id, run_at=func.now(), enqueued_at=func.now())
+    if resumed is None:
+        return False
+    wakeups.after_commit(s, [wakeups.Wakeup(parent.id)])
+    return True
+
+
+def cancel_children(s: Session, parent_id: uuid.UUID) -> None:
+    """A cancelled parent cancels its children: waiting ones at once, running ones at their next heartbeat."""
+    from shared.jobs.runner import settle
+
+    children = select(Job.id).where(Job.parent_id == parent_id).scalar_subquery()
+    for child in apply_all(s, Action.CANCEL, Job.id.in_(children), finished_at=func.now()):
+        settle(s, child)
+    s.execute(
+        update(Job)
+        .where(Job.parent_id == parent_id, Job.status == JobStatus.RUNNING)
+        .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
+    )
