@@ -7,6 +7,7 @@ and the laptop stack and the tests configure Conveyor by setting the same variab
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
 
     # Jobs
     demo_job_types: bool = False  # demo.sleep / demo.fail and friends: laptop stack and tests only
+    # translate.text: "pseudo" (deterministic pseudo-locale, laptop stack and tests) or "amazon" (Amazon Translate;
+    # what a deployed stage sets).
+    translation_provider: Literal["pseudo", "amazon"] = "pseudo"
     # Outbound webhooks may not reach private addresses, except these hosts (the laptop stack allows loopback).
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
 

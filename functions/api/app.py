@@ -10,16 +10,38 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from functions.api import errors
 from functions.api.routes import (
     admin_users,
+    admin_workers,
     api_keys,
     auth,
     credentials,
     credits,
     health,
+    jobs,
     me,
+    metrics,
     payments,
     projects,
+    schedules,
+    webhooks,
 )
 from shared.config import get_settings
+
+ROUTERS = (
+    health,
+    auth,
+    me,
+    api_keys,
+    credentials,
+    projects,
+    jobs,
+    schedules,
+    webhooks,
+    credits,
+    payments,
+    metrics,
+    admin_users,
+    admin_workers,
+)
 
 TITLE = "Conveyor API"
 VERSION = "1.0.0"
@@ -35,7 +57,7 @@ def create_app() -> APIGatewayRestResolver:
         cors=cors,
     )
     errors.register(app)
-    for module in (health, auth, me, api_keys, credentials, projects, credits, payments, admin_users):
+    for module in ROUTERS:
         app.include_router(module.router)
 
     @app.get("/v1/openapi.json", include_in_schema=False)

@@ -8,6 +8,6 @@ from pydantic import BaseModel, ConfigDict
 
 
 class JobWakeup(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    job_id: uuid.UUID | None = None
+    job_id: uuid.UUID | None  # required, null for the sweep's top-up wake-ups

@@ -46,6 +46,7 @@ class JobType:
     retry_cap_ms: int = 300_000
     timeout_s: int = 240
     demo: bool = False
+    internal: bool = False  # created by Conveyor itself, never through the API
 
     def cost(self, payload: BaseModel) -> int:
         return self.cost_credits(payload) if callable(self.cost_credits) else self.cost_credits
@@ -64,6 +65,7 @@ def job_type(
     retry_cap_ms: int = 300_000,
     timeout_s: int = 240,
     demo: bool = False,
+    internal: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `fn` as the handler of job type `name`."""
 
@@ -72,7 +74,7 @@ def job_type(
         if existing is not None and existing.handler is not fn:
             raise ValueError(f"job type {name!r} is registered twice")
         _types[name] = JobType(
-            name, fn, payload, cost_credits, max_attempts, retry_base_ms, retry_cap_ms, timeout_s, demo
+            name, fn, payload, cost_credits, max_attempts, retry_base_ms, retry_cap_ms, timeout_s, demo, internal
         )
         return fn
 

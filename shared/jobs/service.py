@@ -74,6 +74,7 @@ def create_job(
     input_media_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
     schedule_id: uuid.UUID | None = None,
+    from_api: bool = False,
     s: Session | None = None,
 ) -> Created:
     """Validate, store and (after commit) wake a worker for a new job, reserving its credits in the same transaction.
@@ -135,16 +136,15 @@ def create_job(
     with ledger.unit_of_work(s) as tx:
         if project_id is not None and user_id is not None:
             owned_project(tx, user_id, project_id)
-        inserted = tx.execute(insert(Job).values(**values).on_conflict_do_nothing().returning(Job.id)).scalar()
-        if inserted is None:
+        statement = insert(Job).values(**values).on_conflict_do_nothing().returning(Job)
+        job = tx.execute(statement, execution_options={"populate_existing": True}).scalar()
+        if job is None:
             return Created(_existing(tx, user_id, idempotency_key, request_hash, dedupe_key), created=False)
         if cost:
             ledger.reserve(user_id, cost, credit_ref(job_id), reason=f"job {type}", job_id=job_id, s=tx)  # type: ignore[arg-type]
         if not deferred:
             delay = max(0, int((run_at - now).total_seconds()))
             wakeups.after_commit(tx, [wakeups.Wakeup(job_id, delay)])
-        job = tx.get(Job, job_id)
-        assert job is not None
         return Created(job, created=True)
 
 
@@ -311,6 +311,10 @@ def commit_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
                 code="job_not_committable",
                 details={"status": current.status},
             )
+        if job.webhook_url:
+            from shared.jobs.webhooks import enqueue_delivery
+
+            enqueue_delivery(tx, job, f"job.{job.status}")
         return job
 
 

@@ -55,7 +55,7 @@ def test_media_handler_reports_only_the_unreadable_record_as_failed() -> None:
     assert result == {"batchItemFailures": [{"itemIdentifier": bad["MessageId"]}]}
 
 
-def test_worker_reports_malformed_wakeups_as_failures() -> None:
+def test_worker_reports_malformed_wakeups_as_failures(db: object) -> None:
     from functions.worker.handler import handler
 
     good = sqs_message(json.dumps({"job_id": str(uuid.uuid4())}))
@@ -66,7 +66,7 @@ def test_worker_reports_malformed_wakeups_as_failures() -> None:
     assert result == {"batchItemFailures": [{"itemIdentifier": bad["MessageId"]}]}
 
 
-def test_worker_accepts_the_sample_sqs_event_shape() -> None:
+def test_worker_accepts_the_sample_sqs_event_shape(db: object) -> None:
     from functions.worker.handler import handler
 
     event = load_event("sqsEvent")

@@ -176,6 +176,7 @@ def create_job(
         project_id=body.project_id,
         input_media_id=body.input_media_id,
         idempotency_key=idempotency_key,
+        from_api=True,
         request_hash=service.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
     )
     # A replayed Idempotency-Key gets the first response again; a live duplicate (dedupe_key) is a 200.

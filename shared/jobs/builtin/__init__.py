@@ -1,1 +1,7 @@
 """The job types every deployment has. Importing this package registers them."""
+
+from shared.jobs.builtin import (
+    email,  # noqa: F401 - registers email.send
+    translate,  # noqa: F401
+    webhook,  # noqa: F401 - registers webhook.deliver
+)

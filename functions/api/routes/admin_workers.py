@@ -1,0 +1,48 @@
+"""`GET /v1/admin/workers`: the worker registry for operators (admin scope is enforced for every /v1/admin/ path)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.db.enums import WorkerStatus
+from shared.jobs import workers as service
+
+router = Router()
+
+
+class WorkerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    hostname: str
+    pid: int
+    status: WorkerStatus
+    concurrency: int
+    active_jobs: int
+    processed_count: int
+    failed_count: int
+    last_heartbeat_at: datetime
+    started_at: datetime
+    stopped_at: datetime | None
+
+
+class WorkerList(BaseModel):
+    items: list[WorkerOut]
+    next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
+
+
+@router.get("/v1/admin/workers", tags=["admin"], summary="Workers, most recent heartbeat first")
+def list_workers(
+    status: Annotated[WorkerStatus | None, Query(description="Only workers in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> WorkerList:
+    page = service.list_workers(status=status, limit=limit, offset=offset)
+    return WorkerList(items=[WorkerOut.model_validate(w) for w in page.items], next_offset=page.next_offset)

@@ -1,0 +1,87 @@
+"""Demo job types for the laptop stack, tests and benchmarks — never offered in a deployed stage.
+
+The registry imports this module only when `settings.demo_job_types` is on, and every type here is registered
+with `demo=True`, so even an accidental import does not expose them. They exercise the engine's paths without
+doing real work: long runs with heartbeats and cancellation (`demo.sleep`), retryable and permanent failures
+(`demo.fail`), the per-job overhead (`demo.noop`, used by the benchmark) and per-item counts ending in `review`
+(`demo.items`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.jobs.context import JobContext
+from shared.jobs.errors import NonRetryable
+from shared.jobs.registry import job_type
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Sleep(_Payload):
+    seconds: float = Field(ge=0, le=30, description="How long to sleep.")
+    heartbeat_every: float = Field(default=1.0, gt=0, le=30, description="Seconds between heartbeats.")
+
+
+class Fail(_Payload):
+    message: str = Field(default="demo failure", max_length=1_000)
+    retryable: bool = Field(default=True, description="Raise a retryable error (true) or NonRetryable (false).")
+
+
+class Noop(_Payload):
+    pass
+
+
+class Items(_Payload):
+    items: int = Field(ge=0, le=10_000, description="How many items to process.")
+    fail_every: int | None = Field(default=None, ge=1, description="Every n-th item fails.")
+    report_every: int = Field(default=1, ge=1, le=10_000, description="Items per count update.")
+
+
+class DemoFailure(Exception):
+    """The retryable failure `demo.fail` raises: the engine retries it with backoff."""
+
+
+@job_type("demo.sleep", payload=Sleep, demo=True, timeout_s=60)
+def sleep(ctx: JobContext, payload: Sleep) -> dict[str, float]:
+    """Sleep in steps, heartbeating between them, so a cancel stops it within one step."""
+    deadline = time.monotonic() + payload.seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(payload.heartbeat_every, left))
+        ctx.heartbeat()
+    return {"slept": payload.seconds}
+
+
+@job_type("demo.fail", payload=Fail, demo=True, retry_base_ms=200, retry_cap_ms=2_000)
+def fail(ctx: JobContext, payload: Fail) -> None:
+    if payload.retryable:
+        raise DemoFailure(payload.message)
+    raise NonRetryable(payload.message, details={"demo": True})
+
+
+@job_type("demo.noop", payload=Noop, demo=True)
+def noop(ctx: JobContext, payload: Noop) -> dict[str, object]:
+    return {}
+
+
+@job_type("demo.items", payload=Items, demo=True)
+def items(ctx: JobContext, payload: Items) -> dict[str, int]:
+    """Count each item a success, or a failure every `fail_every`-th: any failure makes the job end in review."""
+    ctx.set_total(payload.items)
+    success = failure = 0
+    pending_success = pending_failure = 0
+    for number in range(1, payload.items + 1):
+        if payload.fail_every and number % payload.fail_every == 0:
+            failure += 1
+            pending_failure += 1
+        else:
+            success += 1
+            pending_success += 1
+        if pending_success + pending_failure >= payload.report_every or number == payload.items:
+            ctx.count(success=pending_success, failure=pending_failure)
+            pending_success = pending_failure = 0
+    return {"success": success, "failure": failure}
