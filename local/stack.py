@@ -114,6 +114,9 @@ class Stack:
 
         names = ResourceNames("local")
         os.environ.update(create_resources(names))
+        # A laptop is for trying things: demo job types on, and webhooks may call a receiver on this machine.
+        os.environ.setdefault("CONVEYOR_DEMO_JOB_TYPES", "true")
+        os.environ.setdefault("CONVEYOR_WEBHOOK_ALLOWED_HOSTS", '["127.0.0.1", "localhost"]')
         _reset_caches()
         self._exit.callback(_reset_caches)  # closes the functions' connections before Postgres stops
 

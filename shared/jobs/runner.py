@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shared.billing import ledger
@@ -30,11 +30,12 @@ from shared.jobs.context import JobContext
 from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable
 from shared.jobs.registry import get_job_type
 from shared.jobs.service import held_credit_ref
-from shared.jobs.states import Action, apply, apply_all
+from shared.jobs.states import TRANSITIONS, Action, apply, apply_all
 
 logger = Logger(child=True)
 
 LEASE_MARGIN_S = 30  # a lease outlives the invocation by this much, then the sweep may take the job back
+FLUSH_AFTER_S = 0.05  # successes finished within this window are written in one transaction
 
 
 @dataclass
@@ -80,18 +81,39 @@ def claim(s: Session, limit: int, worker: str, lease_cap_s: int, worker_id: Any 
 
 
 def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worker_id: Any = None) -> BatchResult:
-    """Claim up to `limit` jobs and run them one after another (one Lambda invocation runs one thing at a time)."""
+    """Claim up to `limit` jobs and run them one after another (one Lambda invocation runs one thing at a time).
+
+    Successes are recorded in groups: one transaction for all the jobs that succeeded within FLUSH_AFTER_S of
+    each other, instead of one per job. If the invocation dies before a group is written, those jobs run again
+    when their leases expire — what a crash mid-job causes anyway, for at most FLUSH_AFTER_S of finished work.
+    Failures, retries and cancellations are written at once.
+    """
     lease_cap_s = max(1, remaining_ms() // 1000 + LEASE_MARGIN_S)
     with session() as s:
         jobs = claim(s, limit, worker, lease_cap_s, worker_id)
         jobs.sort(key=lambda j: (j.priority, j.run_at))
     result = BatchResult(claimed=len(jobs))
+    succeeded: list[tuple[Job, _Success, Outcome]] = []
     for job in jobs:
-        result.outcomes.append(run_one(job, worker=worker, remaining_ms=remaining_ms, lease_s=lease_cap_s))
+        outcome, success = run_one(job, worker=worker, remaining_ms=remaining_ms, lease_s=lease_cap_s)
+        result.outcomes.append(outcome)
+        if success is not None:
+            succeeded.append((job, success, outcome))
+            if time.monotonic() - succeeded[0][1].at >= FLUSH_AFTER_S:
+                _record_successes(succeeded, worker)
+                succeeded = []
+    if succeeded:
+        _record_successes(succeeded, worker)
     return result
 
 
-def run_one(job: Job, *, worker: str, remaining_ms: Callable[[], int], lease_s: int) -> Outcome:
+@dataclass
+class _Success:
+    result: dict[str, Any] | None
+    at: float = field(default_factory=time.monotonic)
+
+
+def run_one(job: Job, *, worker: str, remaining_ms: Callable[[], int], lease_s: int) -> tuple[Outcome, _Success | None]:
     started = time.monotonic()
     latency = (datetime.now(UTC) - job.run_at).total_seconds() * 1000 if job.attempts == 1 else None
     ctx = JobContext(
@@ -106,10 +128,37 @@ def run_one(job: Job, *, worker: str, remaining_ms: Callable[[], int], lease_s: 
         total=job.total,
     )
     status = _execute(job, ctx)
-    return Outcome(job.id, job.type, status, (time.monotonic() - started) * 1000, latency)
+    outcome = Outcome(job.id, job.type, "pending" if isinstance(status, _Success) else status, 0.0, latency)
+    outcome.duration_ms = (time.monotonic() - started) * 1000
+    return outcome, status if isinstance(status, _Success) else None
 
 
-def _execute(job: Job, ctx: JobContext) -> str:  # noqa: PLR0911 (one return per outcome reads best)
+_SUCCEED_SQL = """
+UPDATE jobs SET
+  status = CASE WHEN jobs.failure_count > 0 THEN 'review' ELSE 'completed' END,
+  result = v.result, error = NULL, error_details = NULL, progress = 100,
+  locked_by = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, result jsonb)
+WHERE jobs.id = v.id AND jobs.locked_by = :worker AND jobs.status IN ({sources})
+RETURNING jobs.*
+"""
+
+
+def _record_successes(succeeded: list[tuple[Job, _Success, Outcome]], worker: str) -> None:
+    """One statement for the whole group, guarded like every transition (legal source state, our lease)."""
+    sources = ", ".join(f"'{x}'" for x in sorted(TRANSITIONS[Action.SUCCEED].sources))
+    statement = text(_SUCCEED_SQL.format(sources=sources)).columns(*Job.__table__.columns)
+    rows = json.dumps([{"id": str(job.id), "result": success.result} for job, success, _ in succeeded])
+    with session() as s:
+        finished = {j.id: j for j in s.scalars(select(Job).from_statement(statement), {"rows": rows, "worker": worker})}
+        for job in finished.values():
+            if job.cost_credits or job.webhook_url or job.parent_id:
+                settle(s, job)
+    for job, _, outcome in succeeded:
+        outcome.status = finished[job.id].status if job.id in finished else "lease_lost"
+
+
+def _execute(job: Job, ctx: JobContext) -> str | _Success:  # noqa: PLR0911 (one return per outcome reads best)
     job_type = get_job_type(job.type)
     try:
         if job_type is None:
@@ -133,7 +182,7 @@ def _execute(job: Job, ctx: JobContext) -> str:  # noqa: PLR0911 (one return per
         if job.attempts < job.max_attempts:
             return _retry_later(job, ctx, error=str(exc) or type(exc).__name__, details=details)
         return _finish(job, ctx, Action.FAIL, error=str(exc) or type(exc).__name__, details=details)
-    return _finish(job, ctx, Action.SUCCEED, result=_as_json(result))
+    return _Success(_as_json(result))
 
 
 def _as_json(result: Any) -> dict[str, Any] | None:
@@ -201,25 +250,16 @@ def _finish(
     ctx: JobContext,
     action: Action,
     *,
-    result: dict[str, Any] | None = None,
     error: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> str:
-    values: dict[str, Any] = {
+    values = {
         "locked_by": None,
         "lease_expires_at": None,
         "finished_at": func.now(),
+        "error": (error or "")[:4000],
+        "error_details": details,
     }
-    if action == Action.SUCCEED:
-        values.update(
-            result=result,
-            error=None,
-            error_details=None,
-            progress=100,
-            status=case((Job.failure_count > 0, JobStatus.REVIEW.value), else_=JobStatus.COMPLETED.value),
-        )
-    else:
-        values.update(error=(error or "")[:4000], error_details=details)
     with session() as s:
         finished = apply(s, action, *_ours(job, ctx), **values)
         if finished is None:

@@ -11,11 +11,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from shared.billing import ledger
@@ -136,8 +136,7 @@ def create_job(
     with ledger.unit_of_work(s) as tx:
         if project_id is not None and user_id is not None:
             owned_project(tx, user_id, project_id)
-        statement = insert(Job).values(**values).on_conflict_do_nothing().returning(Job)
-        job = tx.execute(statement, execution_options={"populate_existing": True}).scalar()
+        job = tx.scalars(_insert_statement(tuple(values)), values).one_or_none()
         if job is None:
             return Created(_existing(tx, user_id, idempotency_key, request_hash, dedupe_key), created=False)
         if cost:
@@ -146,6 +145,23 @@ def create_job(
             delay = max(0, int((run_at - now).total_seconds()))
             wakeups.after_commit(tx, [wakeups.Wakeup(job_id, delay)])
         return Created(job, created=True)
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(keys: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the job, as a statement SQLAlchemy can cache.
+
+    The postgresql dialect's `insert()` is never cached (its `inherit_cache` is False), so building it per job
+    recompiled it every time: two thirds of a job creation's CPU. A text statement with typed bind parameters,
+    mapped back onto the model, compiles once.
+    """
+    table = Job.__table__
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join(':' + k for k in keys)})"
+        " ON CONFLICT DO NOTHING RETURNING *"
+    )
+    statement = text(sql).bindparams(*(bindparam(k, type_=table.c[k].type) for k in keys))
+    return select(Job).from_statement(statement.columns(*table.columns))
 
 
 def _existing(

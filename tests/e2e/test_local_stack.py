@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -130,3 +131,21 @@ def test_restarts_after_sigkill_and_stops_on_sigterm_without_orphans(tmp_path: P
     assert code == 0, stack.output.tail()
     assert stack.output.lines[-1] == "stopped"
     assert leftover_processes(stack, postmaster) == []
+
+
+def test_a_job_created_over_http_runs_through_sqs_and_the_worker(local_stack: RunningStack) -> None:
+    headers = {"Authorization": f"Bearer {local_stack.admin_key}"}
+    created = requests.post(
+        f"{local_stack.api_url}/v1/jobs", json={"type": "demo.noop", "payload": {}}, headers=headers, timeout=10
+    )
+    assert created.status_code == 201, created.text
+
+    deadline = time.monotonic() + WAIT_S
+    status = created.json()["status"]
+    while status != "completed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = requests.get(
+            f"{local_stack.api_url}/v1/jobs/{created.json()['id']}", headers=headers, timeout=10
+        ).json()["status"]
+
+    assert status == "completed"
