@@ -156,10 +156,9 @@ def _insert_statement(keys: tuple[str, ...]) -> Any:
     mapped back onto the model, compiles once.
     """
     table = Job.__table__
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join(':' + k for k in keys)})"
-        " ON CONFLICT DO NOTHING RETURNING *"
-    )
+    columns, params = ", ".join(keys), ", ".join(":" + k for k in keys)
+    # The names are the model's own column names (the keys of `values` in create_job), never input.
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING RETURNING *"  # noqa: S608
     statement = text(sql).bindparams(*(bindparam(k, type_=table.c[k].type) for k in keys))
     return select(Job).from_statement(statement.columns(*table.columns))
 

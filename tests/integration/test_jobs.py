@@ -403,3 +403,58 @@ def test_a_critical_job_starts_before_a_backlog_of_ten_thousand_low_jobs(funded)
     assert job(critical["id"]).status == "completed"
     with session() as s:
         assert s.scalar(select(func.count()).select_from(Job).where(Job.status != "queued")) == 1
+
+
+# --- output -----------------------------------------------------------------------------------------------------------
+
+
+def test_a_finished_job_links_its_output_for_a_few_minutes_and_only_when_servable(funded) -> None:  # type: ignore[no-untyped-def]
+    from shared.db.models import MediaFile
+
+    created = service.create_job(user_id=funded.id, type="test.echo", payload={})
+    with session() as s:
+        media = MediaFile(
+            user_id=funded.id,
+            bucket=get_settings().media_bucket,
+            key="media/x/out.mp4",
+            region="us-east-1",
+            status="ready",
+        )
+        s.add(media)
+        s.flush()
+        s.execute(update(Job).values(output_media_id=media.id))
+        media_id = media.id
+    assert funded.client.get(f"/v1/jobs/{created.job.id}").json["output_url"] is None  # not done yet
+
+    drain()
+    url = funded.client.get(f"/v1/jobs/{created.job.id}").json["output_url"]
+
+    assert "media/x/out.mp4" in url
+    assert "X-Amz-Expires=300" in url
+    with session() as s:
+        s.execute(update(MediaFile).where(MediaFile.id == media_id).values(status="quarantined"))
+    assert funded.client.get(f"/v1/jobs/{created.job.id}").json["output_url"] is None
+
+
+class Stolen(BaseModel):
+    pass
+
+
+@job_type("test.stolen", payload=Stolen)
+def stolen(ctx: JobContext, payload: Stolen) -> dict[str, bool]:
+    with session() as s:  # another worker took this job over (our lease expired while we ran)
+        s.execute(update(Job).where(Job.id == ctx.job_id).values(locked_by="thief"))
+    return {"ran": True}
+
+
+def test_grouped_success_writes_skip_a_job_whose_lease_was_lost(funded) -> None:  # type: ignore[no-untyped-def]
+    from shared.jobs.runner import run_batch
+
+    mine = service.create_job(user_id=funded.id, type="test.items", payload={"n": 1}).job
+    lost = service.create_job(user_id=funded.id, type="test.stolen", payload={}).job
+
+    result = run_batch(10, worker="w1", remaining_ms=lambda: 60_000)
+
+    assert {o.job_id: o.status for o in result.outcomes} == {mine.id: "completed", lost.id: "lease_lost"}
+    assert job(lost.id).status == "running"  # left to its new holder
+    assert job(lost.id).result is None

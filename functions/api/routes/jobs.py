@@ -14,8 +14,10 @@ from functions.api.auth import caller
 from shared.db.enums import JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
 from shared.jobs import service
+from shared.media.downloads import download_url
 
 router = Router()
+FINISHED_WITH_OUTPUT = (JobStatus.COMPLETED, JobStatus.REVIEW, JobStatus.DONE)
 
 PriorityName = Literal["critical", "high", "normal", "low"]
 
@@ -80,9 +82,10 @@ class JobOut(BaseModel):
     schedule_id: uuid.UUID | None
     input_media_id: uuid.UUID | None
     output_media_id: uuid.UUID | None
+    output_url: str | None = Field(default=None, description="A 5-minute download link once the job is done.")
 
     @classmethod
-    def of(cls, job: Job) -> JobOut:
+    def of(cls, job: Job, output_url: str | None = None) -> JobOut:
         def ratio(n: int) -> float | None:
             return round(n / job.total, 4) if job.total else None
 
@@ -117,6 +120,7 @@ class JobOut(BaseModel):
             schedule_id=job.schedule_id,
             input_media_id=job.input_media_id,
             output_media_id=job.output_media_id,
+            output_url=output_url,
         )
 
 
@@ -201,7 +205,12 @@ def list_jobs(  # noqa: PLR0917 (query parameters are Powertools' positional rou
 
 @router.get("/v1/jobs/<job_id>", tags=["jobs"], summary="One job: status, progress, counts, result or error")
 def get_job(job_id: uuid.UUID) -> JobOut:
-    return JobOut.of(service.get_job(caller().user_id, job_id))
+    user_id = caller().user_id
+    job = service.get_job(user_id, job_id)
+    url = None
+    if job.output_media_id is not None and job.status in FINISHED_WITH_OUTPUT:
+        url = download_url(user_id, job.output_media_id)
+    return JobOut.of(job, url)
 
 
 @router.post("/v1/jobs/<job_id>/cancel", tags=["jobs"], summary="Cancel (a running job stops at its next heartbeat)")
