@@ -25,8 +25,6 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -35,9 +33,9 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from shared.db import session
 from shared.db.enums import LedgerKind, PaymentStatus, ReservationStatus
 from shared.db.models import CreditAccount, CreditLedger, CreditReservation, Payment, User
+from shared.db.session import unit_of_work
 from shared.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 
 MAX_PAGE = 100
@@ -57,16 +55,6 @@ class Balance:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
-
-
-@contextmanager
-def unit_of_work(s: Session | None) -> Iterator[Session]:
-    """The caller's transaction when given (it commits), else a new one committed here."""
-    if s is not None:
-        yield s
-    else:
-        with session() as own:
-            yield own
 
 
 def lock_account(s: Session, user_id: uuid.UUID) -> CreditAccount:

@@ -33,6 +33,7 @@ from shared.billing import ledger
 from shared.config import get_settings
 from shared.db.enums import LedgerKind, PaymentStatus
 from shared.db.models import CreditLedger, Payment, User
+from shared.db.session import unit_of_work
 from shared.errors import BadRequest, Conflict, InvalidInput, Unauthenticated, Unavailable
 
 TOLERANCE_S = 5 * 60  # deliveries older or newer than this are replays or clock skew: refused
@@ -140,7 +141,7 @@ def apply_event(
     provider = provider or get_settings().payments_provider
     data = event.data
     key = (Payment.provider == provider, Payment.provider_payment_id == data.payment_id)
-    with ledger.unit_of_work(s) as tx:
+    with unit_of_work(s) as tx:
         known_user = tx.execute(select(Payment.id, Payment.user_id).where(*key)).one_or_none()
         user_id = known_user.user_id if known_user else _user_for(tx, data)
         account = ledger.lock_account(tx, user_id) if user_id else None
@@ -248,7 +249,7 @@ def list_payments(
     if cursor:
         query = query.where(tuple_(Payment.created_at, Payment.id) < tuple_(*ledger.decode_cursor(cursor)))
     query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
-    with ledger.unit_of_work(s) as tx:
+    with unit_of_work(s) as tx:
         rows = list(tx.scalars(query))
         more = len(rows) > limit
         rows = rows[:limit]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from shared.billing import ledger
 from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus, SegmentStatus
 from shared.db.models import CreditReservation, Job, JobLog, JobSegment
-from shared.db.session import session
+from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs import wakeups
 from shared.jobs.registry import get_job_type, load_job_types
@@ -133,7 +133,7 @@ def create_job(
         "request_hash": request_hash,
         "dedupe_key": dedupe_key,
     }
-    with ledger.unit_of_work(s) as tx:
+    with unit_of_work(s) as tx:
         if project_id is not None and user_id is not None:
             owned_project(tx, user_id, project_id)
         job = tx.scalars(_insert_statement(tuple(values)), values).one_or_none()
@@ -194,7 +194,7 @@ def _existing(
 
 def get_job(user_id: uuid.UUID, job_id: uuid.UUID, *, s: Session | None = None) -> Job:
     """The caller's job; another user's id is NotFound, exactly like an id that does not exist."""
-    with ledger.unit_of_work(s) as tx:
+    with unit_of_work(s) as tx:
         job = tx.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
         if job is None:
             raise NotFound("No such job.")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,7 +19,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shared.db.models import Metric
-from shared.db.session import session
+from shared.db.session import unit_of_work
 from shared.errors import InvalidInput
 
 Bucket = Literal["minute", "hour", "day"]
@@ -35,16 +33,6 @@ MAX_BUCKETS = 2_000  # per name and label; with minute buckets that is a range o
 DEFAULT_RANGE = timedelta(hours=24)
 MAX_NAME_CHARS = 200
 MAX_VALUE = Decimal("1e16")  # the columns are numeric(20, 4)
-
-
-@contextmanager
-def unit_of_work(s: Session | None) -> Iterator[Session]:
-    """The caller's transaction when given (it commits), else a new one committed here."""
-    if s is not None:
-        yield s
-    else:
-        with session() as own:
-            yield own
 
 
 @dataclass(frozen=True)

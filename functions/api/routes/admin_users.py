@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
+from functions.api.routes.auth import AccountOut
 from shared.db.enums import UserRole
 from shared.db.models import User
 from shared.identity import settings as instance_settings
@@ -23,31 +24,20 @@ from shared.identity.passwords import MAX_LENGTH, MIN_LENGTH
 router = Router()
 
 
-class AdminUserOut(BaseModel):
-    id: uuid.UUID
-    email: str | None
-    name: str | None
-    role: str
-    is_verified: bool
+class AdminUserOut(AccountOut):
     disabled: bool
     disabled_at: datetime | None
     has_password: bool
     last_login_at: datetime | None
-    created_at: datetime
 
     @classmethod
     def of(cls, user: User) -> AdminUserOut:
         return cls(
-            id=user.id,
-            email=user.email,
-            name=user.name,
-            role=user.role,
-            is_verified=user.email_verified_at is not None,
+            **AccountOut.of(user).model_dump(),
             disabled=user.disabled_at is not None,
             disabled_at=user.disabled_at,
             has_password=user.password_hash is not None,
             last_login_at=user.last_login_at,
-            created_at=user.created_at,
         )
 
 
