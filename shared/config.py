@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     # Outbound webhooks may not reach private addresses, except these hosts (the laptop stack allows loopback).
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
 
+    # Media
+    media_max_bytes: int = 5 * 1024**3  # largest upload accepted (the presigned POST enforces it too)
+    media_allowed_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+            "video/quicktime",
+            "video/webm",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/aac",
+            "audio/wav",
+            "audio/ogg",
+            "audio/flac",
+            "application/vnd.apple.mpegurl",
+            "application/dash+xml",
+        ]
+    )
+    media_max_image_pixels: int = 100_000_000  # decompression-bomb guard for images
+    media_upload_ttl_s: int = 900  # how long a presigned POST is valid
+
     # API
     api_docs_enabled: bool = True
     cors_origin: str | None = None
