@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format bench synth clean
+.PHONY: dev test lint format bench layers synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Build the Lambda layers (dependencies, media, models) into layers/build/ for deployment, without Docker.
+layers: $(STAMP)
+	$(PY) layers/build.py
+
+# Synthesize the CDK app offline into cdk.out/ (no AWS credentials, no Docker): `make synth STAGE=prod`.
+synth: $(STAMP)
+	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage": "$(or $(STAGE),dev)"}' $(PY) app.py
 
 clean:
 	rm -rf .local cdk.out .pytest_cache .ruff_cache

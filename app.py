@@ -1,20 +1,16 @@
-"""CDK app: reads the stage from context and instantiates Conveyor's stacks (`make synth`).
+"""CDK app entry point: `cdk synth -c stage=dev|prod` (through cdk.json) or `make synth` (offline, into cdk.out/).
 
-The stacks themselves are the subject of issue 6 (infrastructure as code) and are not written yet; until
-then this entry point says so instead of synthesizing an incomplete deployment.
+The stage comes from context; everything stage-specific is in infra/config.py and the stack in infra/stack.py.
 """
 
 from __future__ import annotations
 
 import sys
 
+from infra.app import build_app
+
 
 def main() -> int:
-    try:
-        from infra.app import build_app
-    except ImportError:
-        print("Conveyor's CDK stacks are not written yet (issue 6); nothing to synthesize.", file=sys.stderr)
-        return 1
     build_app().synth()
     return 0
 

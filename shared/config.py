@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # Database: a URL (laptop, tests) or, in Lambda, a Secrets Manager secret holding the RDS credentials.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     database_secret_arn: str | None = None
+    # In AWS: connect here (the RDS Proxy endpoint) instead of the instance host the secret names.
+    database_host: str | None = None
+    # TLS to the database; on by default whenever the credentials come from Secrets Manager (i.e. in AWS).
+    database_tls: bool | None = None
     database_name: str = "conveyor"
     statement_timeout_ms: int = 15_000
     connect_timeout_s: int = 10
@@ -71,7 +75,9 @@ class Settings(BaseSettings):
     cors_origin: str | None = None
 
     # Secret used to key API-key hashes (HMAC), so a leaked table alone cannot be brute-forced offline.
+    # In AWS it comes from Secrets Manager (key_pepper_secret_arn), read once per execution environment.
     key_pepper: str = "local-development-pepper"
+    key_pepper_secret_arn: str | None = None
 
     # Payments: the provider's Standard Webhooks signing secret (`whsec_<base64>`); webhooks answer 503 without it.
     payments_webhook_secret: str | None = None

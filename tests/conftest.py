@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 from shared import aws
 from shared.config import reset_settings
 from shared.db import dispose_engine, get_engine
+from shared.identity.keys import forget_pepper
 from tests.support.api import ApiClient
 from tests.support.postgres import drop_database, recreate_database, server_url
 
@@ -39,6 +40,7 @@ def reconfigure() -> None:
     """Make shared/ re-read settings and reconnect, as a new Lambda execution environment would."""
     reset_settings()
     aws.reset_clients()
+    forget_pepper()
     dispose_engine()
 
 

@@ -1,4 +1,9 @@
-"""S3 `ObjectCreated` notifications, delivered through the media queue (SQS batch, partial failures)."""
+"""S3 `ObjectCreated` notifications, delivered through the media queue (SQS batch, partial failures).
+
+Thin on purpose: each record's body goes to the ingestion service; whatever it raises (an unreadable message,
+S3 or database trouble, a file another invocation is still scanning) marks that record failed so SQS redelivers it,
+and after MAX_RECEIVES_BEFORE_DLQ deliveries it lands in the dead-letter queue.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.media.events import parse_s3_notification
+from shared.media import ingest
 
 logger = Logger(service="media")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord) -> None:
-    for obj in parse_s3_notification(record.body):
-        logger.info("s3 object received", bucket=obj.bucket, key=obj.key, size=obj.size, etag=obj.etag)
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    ingest.handle_notification(record.body, receive_count=receive_count)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.identity import housekeeping  # noqa: F401 (registers its steps)
 from shared.jobs import schedules, sweep, workers  # noqa: F401 (register their steps)
+from shared.media import housekeeping as media_housekeeping  # noqa: F401 (registers media.expired)
 from shared.scheduling.tick import run_tick
 
 logger = Logger(service="scheduler")

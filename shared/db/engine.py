@@ -8,6 +8,7 @@ Secrets Manager secret fetched once.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from functools import cache, lru_cache
 from typing import Any
@@ -24,18 +25,33 @@ def database_url() -> URL:
     if settings.database_url:
         return _with_driver(make_url(settings.database_url))
     if settings.database_secret_arn:
-        secret = json.loads(
-            aws.client("secretsmanager").get_secret_value(SecretId=settings.database_secret_arn)["SecretString"]
-        )
+        secret = database_secret()
         return URL.create(
             "postgresql+pg8000",
             username=secret["username"],
             password=secret["password"],
-            host=secret["host"],
+            host=settings.database_host or secret["host"],
             port=int(secret.get("port", 5432)),
             database=secret.get("dbname", settings.database_name),
         )
     raise RuntimeError("No database configured: set DATABASE_URL or CONVEYOR_DATABASE_SECRET_ARN")
+
+
+_secret: dict[str, Any] | None = None
+
+
+def database_secret(*, refresh: bool = False) -> dict[str, Any]:
+    """The RDS credentials secret, fetched once per execution environment (again after a rotation)."""
+    global _secret  # noqa: PLW0603
+    if _secret is None or refresh:
+        arn = get_settings().database_secret_arn
+        _secret = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    return _secret
+
+
+def _is_auth_failure(exc: Exception) -> bool:
+    # 28P01 invalid_password, 28000 invalid_authorization_specification: what a rotated password looks like.
+    return any(code in str(exc) for code in ("28P01", "28000"))
 
 
 def _with_driver(url: URL) -> URL:
@@ -69,17 +85,43 @@ def _memoize_pg8000_paramstyle() -> None:
     pg8000.legacy.convert_paramstyle = convert_paramstyle
 
 
+def connect_args() -> dict[str, Any]:
+    """Driver options: a connect timeout, and TLS (verified) whenever we connect to RDS in AWS."""
+    settings = get_settings()
+    args: dict[str, Any] = {"timeout": settings.connect_timeout_s}
+    from_secret = not settings.database_url and bool(settings.database_secret_arn)
+    if settings.database_tls if settings.database_tls is not None else from_secret:
+        args["ssl_context"] = ssl.create_default_context()
+    return args
+
+
 @cache
 def get_engine() -> Engine:
     _memoize_pg8000_paramstyle()
     settings = get_settings()
+    from_secret = not settings.database_url and bool(settings.database_secret_arn)
     engine = create_engine(
         database_url(),
         pool_size=1,
         max_overflow=4,
         pool_recycle=1800,
-        connect_args={"timeout": settings.connect_timeout_s},
+        connect_args=connect_args(),
     )
+
+    if from_secret:
+
+        @event.listens_for(engine, "do_connect")
+        def _connect_with_current_password(dialect, _record, cargs, cparams):  # type: ignore[no-untyped-def]
+            # Secrets Manager rotates the password under us: on an authentication failure, read the secret again
+            # and retry once, instead of failing every request until the environment is recycled.
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.Error as exc:
+                if not _is_auth_failure(exc):
+                    raise
+                cparams["password"] = database_secret(refresh=True)["password"]
+                return dialect.connect(*cargs, **cparams)
+
     timeout_ms = settings.statement_timeout_ms
 
     @event.listens_for(engine, "connect")
@@ -117,7 +159,9 @@ def get_engine() -> Engine:
 
 
 def dispose_engine() -> None:
-    """Close the connection and forget the engine (the next use reconnects with current settings)."""
+    """Close the connection and forget the engine and credentials (the next use reconnects with current settings)."""
+    global _secret  # noqa: PLW0603
+    _secret = None
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()

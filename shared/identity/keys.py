@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from shared.config import get_settings
 
@@ -29,9 +30,25 @@ def visible_prefix(key: str) -> str:
     return f"{kind}_{body[:VISIBLE_RANDOM_CHARS]}"
 
 
+@cache
+def _pepper() -> bytes:
+    """The HMAC key: from Secrets Manager in AWS (read once per environment), else from settings."""
+    settings = get_settings()
+    if settings.key_pepper_secret_arn:
+        from shared import aws
+
+        value = aws.client("secretsmanager").get_secret_value(SecretId=settings.key_pepper_secret_arn)
+        return value["SecretString"].encode()
+    return settings.key_pepper.encode()
+
+
 def hash_token(token: str) -> str:
-    pepper = get_settings().key_pepper.encode()
-    return hmac.new(pepper, token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_pepper(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def forget_pepper() -> None:
+    """Re-read the pepper (after settings changed)."""
+    _pepper.cache_clear()
 
 
 def looks_like_api_key(token: str) -> bool:

@@ -82,10 +82,10 @@ def create_job(
     Pass `s` to create the job inside a larger unit of work; the wake-up is then sent when that one commits.
     """
     job_type = get_job_type(type)
-    if job_type is None:
-        raise InvalidInput(
-            "Unknown job type.", code="unknown_job_type", details={"type": type, "known": sorted(load_job_types())}
-        )
+    if job_type is None or (from_api and job_type.internal):
+        # Internal types (webhook deliveries, derived media) are created by Conveyor itself, never by clients.
+        known = sorted(name for name, t in load_job_types().items() if not (from_api and t.internal))
+        raise InvalidInput("Unknown job type.", code="unknown_job_type", details={"type": type, "known": known})
     try:
         parsed = job_type.payload_model.model_validate(payload)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ import requests
 from botocore.config import Config
 
 from tests.e2e.harness import RunningStack, leftover_processes, start_stack
+from tests.support.media import ELF, jpeg, mp3, mp4, png
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one stack per session, on one worker
 
@@ -93,17 +94,95 @@ def test_start_up_prints_the_settings_a_developer_needs(local_stack: RunningStac
     assert key_file.stat().st_mode & 0o777 == 0o600
 
 
-def test_s3_upload_reaches_the_media_function_with_the_decoded_key(local_stack: RunningStack) -> None:
+def test_an_object_no_upload_expects_reaches_the_media_function_and_is_quarantined(local_stack: RunningStack) -> None:
+    """A key with a space and a plus (S3 URL-encodes it in the event) arrives decoded and is moved aside."""
     key = f"media/{uuid.uuid4()}/some file+name.txt"
+    s3 = _s3(local_stack)
 
-    _s3(local_stack).put_object(Bucket=local_stack.bucket, Key=key, Body=b"hello", ContentType="text/plain")
+    s3.put_object(Bucket=local_stack.bucket, Key=key, Body=b"hello", ContentType="text/plain")
 
-    def received(line: str) -> bool:
-        record = _log_record(line)
-        return bool(record) and record.get("message") == "s3 object received" and record.get("key") == key
+    deadline = time.monotonic() + WAIT_S
+    moved = False
+    while not moved and time.monotonic() < deadline:
+        time.sleep(0.3)
+        moved = "Contents" in s3.list_objects_v2(Bucket=local_stack.bucket, Prefix=f"quarantine/{key}")
+    assert moved, local_stack.output.tail()
+    assert "Contents" not in s3.list_objects_v2(Bucket=local_stack.bucket, Prefix=key)
+    tags = s3.get_object_tagging(Bucket=local_stack.bucket, Key=f"quarantine/{key}")["TagSet"]
+    assert {"Key": "conveyor-quarantine-reason", "Value": "unexpected_key"} in tags
 
-    line = local_stack.output.wait_for(received, WAIT_S)
-    assert line is not None, f"no 's3 object received' log for {key!r}:\n{local_stack.output.tail()}"
+
+def _upload(local_stack: RunningStack, filename: str, content_type: str, data: bytes) -> dict:
+    """Through the API and the presigned POST, as a browser would; returns the media once it is decided."""
+    headers = {"Authorization": f"Bearer {local_stack.admin_key}"}
+    body = {"filename": filename, "content_type": content_type, "size": len(data)}
+    created = requests.post(f"{local_stack.api_url}/v1/media", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    upload = created.json()["upload"]
+    posted = requests.post(upload["url"], data=upload["fields"], files={"file": (filename, data)}, timeout=30)
+    assert posted.status_code in (200, 201, 204), posted.text
+    url = f"{local_stack.api_url}/v1/media/{created.json()['media']['id']}"
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        media = requests.get(url, headers=headers, timeout=10).json()
+        if media["status"] in ("ready", "quarantined", "failed"):
+            return media
+        time.sleep(0.3)
+    raise AssertionError(f"{filename} was not ingested in {WAIT_S} s:\n{local_stack.output.tail()}")
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "make", "expected"),
+    [
+        ("été photo+1.png", "image/png", lambda: png((640, 480)), {"kind": "image", "width": 640, "height": 480}),
+        ("portrait.jpg", "image/jpeg", lambda: jpeg((300, 500)), {"kind": "image", "width": 300, "height": 500}),
+        (
+            "clip.mp4",
+            "video/mp4",
+            lambda: mp4(1.0),
+            {"kind": "video", "width": 320, "height": 240, "video_codec": "h264", "audio_codec": "aac"},
+        ),
+        ("tone.mp3", "audio/mpeg", lambda: mp3(1.0), {"kind": "audio", "audio_codec": "mp3"}),
+    ],
+)
+def test_real_media_uploaded_through_the_presigned_post_become_ready(
+    local_stack: RunningStack,
+    filename: str,
+    content_type: str,
+    make,
+    expected: dict,  # type: ignore[no-untyped-def]
+) -> None:
+    media = _upload(local_stack, filename, content_type, make())
+
+    assert media["status"] == "ready", media
+    assert {k: media[k] for k in expected} == expected
+    assert media["filename"] == filename
+    assert media["download_url"]
+    if expected["kind"] in ("video", "audio"):
+        assert 900 <= media["duration_ms"] <= 1200
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "make", "reason"),
+    [
+        ("renamed.mp4", "video/mp4", png, "type_mismatch"),
+        ("tool.jpg", "image/jpeg", lambda: ELF, "type_mismatch"),
+        ("truncated.mp4", "video/mp4", lambda: mp4(2.0)[: len(mp4(2.0)) // 2], "unreadable"),
+        ("bomb.png", "image/png", lambda: png((20000, 20000), mode="1"), "decompression_bomb"),
+    ],
+)
+def test_bad_media_end_quarantined_with_the_reason(
+    local_stack: RunningStack,
+    filename: str,
+    content_type: str,
+    make,
+    reason: str,  # type: ignore[no-untyped-def]
+) -> None:
+    media = _upload(local_stack, filename, content_type, make())
+
+    assert media["status"] == "quarantined", media
+    assert media["quarantine_reason"] == reason
+    assert media["download_url"] is None
 
 
 def test_scheduler_is_ticked(local_stack: RunningStack) -> None:

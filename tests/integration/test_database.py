@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 
 import pytest
 from alembic import command
@@ -108,3 +109,24 @@ def test_in_lambda_the_url_comes_from_the_secrets_manager_secret(
         "conveyor",
     )
     assert "DATABASE_URL" not in os.environ
+
+    # Through RDS Proxy: the host comes from the stack, the credentials from the secret; TLS is on.
+    monkeypatch.setenv("CONVEYOR_DATABASE_HOST", "proxy.internal")
+    reconfigure()
+    assert database_url().host == "proxy.internal"
+    from shared.db.engine import connect_args, get_engine
+
+    assert get_engine().url.host == "proxy.internal"
+    context = connect_args()["ssl_context"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    monkeypatch.undo()
+    reconfigure()
+
+
+def test_an_authentication_failure_is_recognised_as_a_rotated_password() -> None:
+    from shared.db.engine import _is_auth_failure
+
+    rotated = Exception({"S": "FATAL", "C": "28P01", "M": 'password authentication failed for user "app"'})
+    assert _is_auth_failure(rotated)
+    assert not _is_auth_failure(Exception({"S": "ERROR", "C": "57014", "M": "canceling statement"}))

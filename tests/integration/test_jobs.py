@@ -125,6 +125,10 @@ def test_a_job_runs_once_and_captures_its_credits(funded) -> None:  # type: igno
     ("body", "code"),
     [
         ({"type": "no.such.type"}, "unknown_job_type"),
+        (
+            {"type": "webhook.deliver", "payload": {"delivery_id": "00000000-0000-0000-0000-000000000000"}},
+            "unknown_job_type",
+        ),
         ({"type": "test.items", "payload": {"n": "many"}}, "invalid_payload"),
         ({"type": "test.echo", "run_at": "2020-01-01T00:00:00Z"}, "run_at_in_past"),
         ({"type": "test.echo", "priority": "urgent"}, "validation_failed"),

@@ -27,6 +27,9 @@ def _job(owner: TestUser) -> str:
 # How to make a resource of each kind that belongs to `owner`; returns its id.
 OWNED: dict[str, Callable[[TestUser], str]] = {
     "job_id": _job,
+    "media_id": lambda owner: owner.client.post(
+        "/v1/media", json_body={"filename": "mine.png", "content_type": "image/png", "size": 10}
+    ).json["media"]["id"],
     "schedule_id": lambda owner: owner.client.post(
         "/v1/schedules",
         json_body={"name": "mine", "job_type": "email.send", "payload": _EMAIL, "interval_seconds": 3600},

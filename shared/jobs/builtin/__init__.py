@@ -5,3 +5,4 @@ from shared.jobs.builtin import (
     translate,  # noqa: F401
     webhook,  # noqa: F401 - registers webhook.deliver
 )
+from shared.media import derived  # noqa: F401 - registers media.thumbnail and media.poster
