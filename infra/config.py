@@ -20,6 +20,8 @@ class FunctionSize:
     # None: draw from the account's unreserved pool. A number caps the function (protects the database's
     # connection budget) and guarantees it that much capacity.
     reserved_concurrency: int | None = None
+    # /tmp: media ingestion spools objects up to 256 MiB there for probing, and derived-file jobs their inputs.
+    ephemeral_storage_mb: int = 512
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,12 @@ class StageConfig:
     removal_policy: RemovalPolicy = RemovalPolicy.DESTROY
     # Functions
     api: FunctionSize = field(default_factory=lambda: FunctionSize(memory_mb=1024))
-    worker: FunctionSize = field(default_factory=lambda: FunctionSize(memory_mb=1024, reserved_concurrency=10))
-    media: FunctionSize = field(default_factory=lambda: FunctionSize(memory_mb=2048, reserved_concurrency=5))
+    worker: FunctionSize = field(
+        default_factory=lambda: FunctionSize(memory_mb=1024, reserved_concurrency=10, ephemeral_storage_mb=1024)
+    )
+    media: FunctionSize = field(
+        default_factory=lambda: FunctionSize(memory_mb=2048, reserved_concurrency=5, ephemeral_storage_mb=1024)
+    )
     scheduler: FunctionSize = field(default_factory=lambda: FunctionSize(memory_mb=512, reserved_concurrency=1))
     migrate: FunctionSize = field(default_factory=lambda: FunctionSize(memory_mb=512))
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
@@ -79,8 +85,8 @@ STAGES: dict[str, StageConfig] = {
         db_backup_retention=Duration.days(30),
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
-        worker=FunctionSize(memory_mb=1769, reserved_concurrency=50),
-        media=FunctionSize(memory_mb=3008, reserved_concurrency=20),
+        worker=FunctionSize(memory_mb=1769, reserved_concurrency=50, ephemeral_storage_mb=2048),
+        media=FunctionSize(memory_mb=3008, reserved_concurrency=20, ephemeral_storage_mb=2048),
         log_retention=logs.RetentionDays.THREE_MONTHS,
         api_rate_limit=200,
         api_burst_limit=400,

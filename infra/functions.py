@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -62,6 +62,7 @@ class ConveyorFunction(Construct):
             code=code,
             layers=list(layers),
             memory_size=size.memory_mb,
+            ephemeral_storage_size=Size.mebibytes(size.ephemeral_storage_mb),
             timeout=Duration.seconds(timeout_s),
             reserved_concurrent_executions=size.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,

@@ -450,3 +450,11 @@ def test_cfn_lint_finds_no_errors(synthesized: dict[str, Any], tmp_path: Path) -
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_media_and_worker_functions_have_room_in_tmp_for_spooled_media(template: Template) -> None:
+    for name in ("media", "worker"):
+        template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {"FunctionName": f"conveyor-dev-{name}", "EphemeralStorage": {"Size": 1024}},
+        )
