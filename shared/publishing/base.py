@@ -1,0 +1,90 @@
+"""The publisher interface. A deployment adds a platform by writing one module with one class and registering it.
+
+    @register("myplatform")
+    class MyPlatform(Publisher):
+        def publish(self, item: ItemSnapshot) -> PublishResult: ...
+        def sell(self, item: ItemSnapshot, price_cents: int, currency: str) -> SaleResult: ...
+
+Implementations raise `PublishRejected` for permanent refusals (the item fails, no retry) and any other exception
+for transient trouble (the job engine retries with backoff). They must be idempotent on `item.idempotency_key`:
+a retried job sends the same key, so a platform that supports it never creates the item twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FileLink:
+    media_id: uuid.UUID
+    url: str  # presigned GET, valid for a few minutes
+    content_type: str | None
+    filename: str | None
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemSnapshot:
+    """What a publisher sees of an item: its fields, its files as download links, and a stable idempotency key."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    description: str | None
+    tags: list[str]
+    category_path: str | None
+    settings: dict[str, Any]
+    files: list[FileLink]
+    idempotency_key: str
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    remote_id: str
+    remote_url: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    ok: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class PublishRejected(Exception):
+    """The platform refused the item for good (invalid content, forbidden): fail it without retrying."""
+
+
+class Publisher:
+    """One configured destination (a `publishers` row): endpoint, credential, settings."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def publish(self, item: ItemSnapshot) -> PublishResult:
+        raise NotImplementedError
+
+    def sell(self, item: ItemSnapshot, price_cents: int, currency: str) -> SaleResult:
+        raise NotImplementedError
+
+
+_registry: dict[str, type[Publisher]] = {}
+
+
+def register(kind: str) -> Callable[[type[Publisher]], type[Publisher]]:
+    def add(cls: type[Publisher]) -> type[Publisher]:
+        _registry[kind] = cls
+        return cls
+
+    return add
+
+
+def publisher_class(kind: str) -> type[Publisher] | None:
+    return _registry.get(kind)
