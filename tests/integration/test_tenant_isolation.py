@@ -16,6 +16,15 @@ import pytest
 
 from tests.support.users import TestUser
 
+
+def _sale_entry(owner: TestUser) -> str:
+    from tests.integration.test_sales import preset_row, published_item, queue
+
+    entry = queue(published_item(owner.id, preset_row(owner.id).id))
+    assert entry is not None
+    return str(entry.id)
+
+
 _EMAIL = {"to": ["a@example.com"], "subject": "s", "text": "t"}
 
 
@@ -27,6 +36,22 @@ def _job(owner: TestUser) -> str:
 # How to make a resource of each kind that belongs to `owner`; returns its id.
 OWNED: dict[str, Callable[[TestUser], str]] = {
     "job_id": _job,
+    "item_id": lambda owner: owner.client.post("/v1/items", json_body={"title": "mine"}).json["id"],
+    "publisher_id": lambda owner: owner.client.post(
+        "/v1/publishers", json_body={"kind": "webhook", "name": "mine", "endpoint_url": "https://93.184.215.14/hook"}
+    ).json["id"],
+    "automation_id": lambda owner: owner.client.post(
+        "/v1/automations",
+        json_body={
+            "name": "mine",
+            "enabled": False,
+            "rules": [{"type": "fixed_interval", "interval_minutes": 60, "items_per_interval": 1}],
+        },
+    ).json["id"],
+    "preset_id": lambda owner: owner.client.post(
+        "/v1/price-presets", json_body={"name": "mine", "price_cents": 1}
+    ).json["id"],
+    "entry_id": _sale_entry,
     "media_id": lambda owner: owner.client.post(
         "/v1/media", json_body={"filename": "mine.png", "content_type": "image/png", "size": 10}
     ).json["media"]["id"],
@@ -46,6 +71,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/projects/<project_id>"): {"name": "taken over"},
     ("PATCH", "/v1/credentials/<credential_id>"): {"label": "taken over"},
     ("PATCH", "/v1/schedules/<schedule_id>"): {"name": "taken over"},
+    ("PATCH", "/v1/items/<item_id>"): {"title": "taken over"},
+    ("POST", "/v1/items/<item_id>/files"): {"media_id": "00000000-0000-4000-8000-000000000000"},
+    ("POST", "/v1/items/<item_id>/schedule"): {"scheduled_at": "2099-01-01T00:00:00Z"},
+    ("PATCH", "/v1/publishers/<publisher_id>"): {"name": "taken over"},
+    ("PATCH", "/v1/automations/<automation_id>"): {"name": "taken over"},
+    ("PATCH", "/v1/price-presets/<preset_id>"): {"name": "taken over"},
 }
 
 # Admins act on other users' resources through these on purpose (members get 403 there).

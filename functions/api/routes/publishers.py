@@ -1,7 +1,100 @@
-"""Routes for publishers (being written)."""
+"""`/v1/publishers`: where the caller's items are published (the built-in `webhook` kind, or a deployment's own)."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from functions.api.auth import caller
+from shared.db.enums import PublisherKind
+from shared.publishing import service
 
 router = Router()
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+
+
+class PublisherCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PublisherKind = Field(description="`webhook` is built in; others need a class installed by the deployment.")
+    name: Name
+    endpoint_url: Url | None = Field(default=None, description="Required for `webhook`: https, public address.")
+    credential_id: uuid.UUID | None = None
+    settings: dict[str, Any] = Field(default_factory=dict, description="`plugin` names the class of a `custom` one.")
+    enabled: bool = True
+
+
+class PublisherUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    endpoint_url: Url | None = None
+    credential_id: uuid.UUID | None = None
+    settings: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class PublisherOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    name: str
+    endpoint_url: str | None
+    credential_id: uuid.UUID | None
+    settings: dict[str, Any]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublisherList(BaseModel):
+    items: list[PublisherOut]
+
+
+@router.post("/v1/publishers", tags=["publishers"], summary="Configure a publisher")
+def create_publisher(body: PublisherCreate) -> tuple[PublisherOut, int]:
+    row = service.create_publisher(
+        caller().user_id,
+        kind=body.kind.value,
+        name=body.name,
+        endpoint_url=body.endpoint_url,
+        credential_id=body.credential_id,
+        settings=body.settings,
+        enabled=body.enabled,
+    )
+    return PublisherOut.model_validate(row), 201
+
+
+@router.get("/v1/publishers", tags=["publishers"], summary="Your publishers, oldest (the default) first")
+def list_publishers() -> PublisherList:
+    return PublisherList(items=[PublisherOut.model_validate(r) for r in service.list_publishers(caller().user_id)])
+
+
+@router.get("/v1/publishers/<publisher_id>", tags=["publishers"], summary="One publisher")
+def get_publisher(publisher_id: uuid.UUID) -> PublisherOut:
+    return PublisherOut.model_validate(service.get_publisher(None, caller().user_id, publisher_id))
+
+
+@router.patch("/v1/publishers/<publisher_id>", tags=["publishers"], summary="Change a publisher")
+def update_publisher(publisher_id: uuid.UUID, body: PublisherUpdate) -> PublisherOut:
+    given = body.model_fields_set
+    if "name" in given and body.name is None:
+        given = given - {"name"}
+    if "enabled" in given and body.enabled is None:
+        given = given - {"enabled"}
+    changes = {k: getattr(body, k) for k in given}
+    return PublisherOut.model_validate(service.update_publisher(caller().user_id, publisher_id, **changes))
+
+
+@router.delete("/v1/publishers/<publisher_id>", tags=["publishers"], summary="Remove a publisher")
+def delete_publisher(publisher_id: uuid.UUID) -> Response[None]:
+    service.delete_publisher(caller().user_id, publisher_id)
+    return Response(status_code=204)

@@ -1,0 +1,396 @@
+"""Automations: the /v1/automations API, the `automations.due` scheduler step and the preview, on a real Postgres."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+
+from shared.automations import runner, service
+from shared.db import session
+from shared.db.models import Automation, AutomationExecutionLog, Item, User
+
+
+def rule(**overrides: Any) -> dict[str, Any]:
+    return {"type": "fixed_interval", "interval_minutes": 60, "items_per_interval": 1, **overrides}
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {"name": "daily", "enabled": True, "jitter_min_seconds": 0, "jitter_max_seconds": 0, "rules": [rule()]} | (
+        overrides
+    )
+
+
+def set_zone(user_id: uuid.UUID, zone: str) -> None:
+    with session() as s:
+        s.execute(update(User).where(User.id == user_id).values(timezone=zone))
+
+
+def make_drafts(user_id: uuid.UUID, n: int, **fields: Any) -> list[uuid.UUID]:
+    """n drafts created one second apart (oldest first), so FIFO/LIFO order is unambiguous."""
+    base = datetime.now(UTC) - timedelta(days=1)
+    with session() as s:
+        items = [
+            Item(user_id=user_id, title=f"draft {i}", created_at=base + timedelta(seconds=i), **fields)
+            for i in range(n)
+        ]
+        s.add_all(items)
+        s.flush()
+        return [i.id for i in items]
+
+
+def make_due(automation_id: str | uuid.UUID, at: datetime) -> None:
+    with session() as s:
+        s.execute(update(Automation).where(Automation.id == uuid.UUID(str(automation_id))).values(next_run_at=at))
+
+
+def load(automation_id: str | uuid.UUID) -> Automation:
+    with session() as s:
+        found = s.get(Automation, uuid.UUID(str(automation_id)))
+        assert found is not None
+        return found
+
+
+def items_of(user_id: uuid.UUID) -> dict[uuid.UUID, Item]:
+    with session() as s:
+        return {i.id: i for i in s.scalars(select(Item).where(Item.user_id == user_id))}
+
+
+def scheduled(user_id: uuid.UUID) -> list[Item]:
+    return sorted((i for i in items_of(user_id).values() if i.status == "scheduled"), key=lambda i: i.title)
+
+
+def logs_of(automation_id: str | uuid.UUID) -> list[AutomationExecutionLog]:
+    with session() as s:
+        return list(
+            s.scalars(
+                select(AutomationExecutionLog)
+                .where(AutomationExecutionLog.automation_id == uuid.UUID(str(automation_id)))
+                .order_by(AutomationExecutionLog.executed_at)
+            )
+        )
+
+
+def hour_ago() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+# --- API --------------------------------------------------------------------------------------------------------
+
+
+def test_create_returns_the_automation_with_its_rules_defaults_and_next_run(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given a user in Madrid
+    set_zone(alice.id, "Europe/Madrid")
+
+    # When she creates an automation posting at 14:00 on weekdays, with default tags
+    response = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            name="Exclusive posts",
+            color="#112233",
+            draft_selection_method="lifo",
+            rules=[{"type": "fixed_time", "time_of_day": "14:00", "days_of_week": ["monday", "friday"]}],
+            default_values=[{"field_name": "tags", "value": ["art"], "apply_if_empty": True}],
+        ),
+    )
+
+    # Then it is stored and its next run is a coming Monday or Friday at 14:00 Madrid time
+    assert response.status == 201, response.json
+    data = response.json
+    assert data["rules"][0]["time_of_day"] == "14:00"
+    assert data["default_values"] == [{"field_name": "tags", "value": ["art"], "apply_if_empty": True}]
+    next_run = datetime.fromisoformat(data["next_run_at"])
+    local = next_run.astimezone(ZoneInfo("Europe/Madrid"))
+    assert next_run > datetime.now(UTC)
+    assert (local.strftime("%A"), local.hour, local.minute) in {("Monday", 14, 0), ("Friday", 14, 0)}
+    assert alice.client.get("/v1/automations").json["items"][0]["id"] == data["id"]
+
+
+def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_written(alice) -> None:  # type: ignore[no-untyped-def]
+    bad_bodies = [
+        body(rules=[{"type": "fixed_time", "time_of_day": "25:00"}]),
+        body(rules=[{"type": "fixed_time", "time_of_day": "10:00", "days_of_week": ["funday"]}]),
+        body(rules=[{"type": "fixed_time"}]),
+        body(rules=[rule(interval_minutes=0)]),
+        body(rules=[{"type": "daily_quota", "daily_quota": 3, "interval_minutes": 5}]),
+        body(jitter_min_seconds=10, jitter_max_seconds=5),
+        body(default_values=[{"field_name": "password", "value": "x"}]),
+        body(default_values=[{"field_name": "is_mature", "value": "yes"}]),
+        body(draft_selection_method="oldest"),
+        body(auto_add_to_sale_queue=True),
+    ]
+    for bad in bad_bodies:
+        response = alice.client.post("/v1/automations", json_body=bad)
+        assert response.status == 422, (bad, response.json)
+        assert response.error_code
+    assert alice.client.get("/v1/automations").json["items"] == []
+
+
+def test_another_users_automation_is_not_found(alice, bob) -> None:  # type: ignore[no-untyped-def]
+    aid = alice.client.post("/v1/automations", json_body=body()).json["id"]
+    for method, path in [
+        ("GET", f"/v1/automations/{aid}"),
+        ("PATCH", f"/v1/automations/{aid}"),
+        ("DELETE", f"/v1/automations/{aid}"),
+        ("POST", f"/v1/automations/{aid}/enable"),
+        ("GET", f"/v1/automations/{aid}/logs"),
+        ("GET", f"/v1/automations/{aid}/preview"),
+    ]:
+        kwargs = {"json_body": {"name": "mine"}} if method == "PATCH" else {}
+        assert bob.client.request(method, path, **kwargs).status == 404, (method, path)
+    assert load(aid).name == "daily"
+
+
+def test_disable_clears_next_run_and_enable_restarts_from_now(alice) -> None:  # type: ignore[no-untyped-def]
+    aid = alice.client.post("/v1/automations", json_body=body()).json["id"]
+
+    off = alice.client.post(f"/v1/automations/{aid}/disable").json
+    assert (off["enabled"], off["next_run_at"]) == (False, None)
+
+    on = alice.client.post(f"/v1/automations/{aid}/enable").json
+    assert on["enabled"] is True
+    assert datetime.fromisoformat(on["next_run_at"]) > datetime.now(UTC)
+
+    # A PATCH replacing the rules recomputes next_run_at; a rename does not
+    patched = alice.client.patch(f"/v1/automations/{aid}", json_body={"rules": [rule(interval_minutes=30)]}).json
+    assert datetime.fromisoformat(patched["next_run_at"]).minute in {0, 30}
+    make_due(aid, hour_ago())
+    renamed = alice.client.patch(f"/v1/automations/{aid}", json_body={"name": "renamed"}).json
+    assert datetime.fromisoformat(renamed["next_run_at"]) == hour_ago()
+    assert alice.client.delete(f"/v1/automations/{aid}").status == 204
+
+
+def test_preview_lists_the_slots_without_changing_anything(alice) -> None:  # type: ignore[no-untyped-def]
+    set_zone(alice.id, "America/New_York")
+    aid = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            rules=[{"type": "daily_quota", "daily_quota": 3}, rule(interval_minutes=720, items_per_interval=2)]
+        ),
+    ).json["id"]
+    before = load(aid)
+
+    response = alice.client.get(f"/v1/automations/{aid}/preview", query={"days": "2"})
+
+    assert response.status == 200, response.json
+    data = response.json
+    assert data["timezone"] == "America/New_York"
+    assert len(data["slots"]) in {9, 10, 11}  # 3 + 2 a day over 48 hours (a DST change may shift one)
+    assert data["total_items"] == sum(s["count"] for s in data["slots"])
+    assert all(s["at_local"].endswith(("-04:00", "-05:00")) for s in data["slots"])
+    after = load(aid)
+    assert (after.next_run_at, after.version, after.updated_at) == (
+        before.next_run_at,
+        before.version,
+        before.updated_at,
+    )
+    assert logs_of(aid) == []
+    assert alice.client.get(f"/v1/automations/{aid}/preview", query={"days": "32"}).status == 422
+
+
+# --- the scheduler step -----------------------------------------------------------------------------------------
+
+
+def test_fifo_lifo_and_random_select_the_right_drafts(make_user) -> None:  # type: ignore[no-untyped-def]
+    picked: dict[str, list[str]] = {}
+    for method in ("fifo", "lifo", "random"):
+        # Given a user with 6 drafts and an automation taking 2 per slot
+        user = make_user()
+        make_drafts(user.id, 6)
+        aid = user.client.post(
+            "/v1/automations", json_body=body(draft_selection_method=method, rules=[rule(items_per_interval=2)])
+        ).json["id"]
+        make_due(aid, hour_ago())
+
+        # When the step runs
+        assert runner.run_due_automations(now=hour_ago() + timedelta(seconds=30)) == 2
+        picked[method] = [i.title for i in scheduled(user.id)]
+
+    # Then FIFO took the two oldest, LIFO the two newest, random two distinct drafts
+    assert picked["fifo"] == ["draft 0", "draft 1"]
+    assert picked["lifo"] == ["draft 4", "draft 5"]
+    assert len(set(picked["random"])) == 2
+
+
+def test_random_selection_varies(make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    make_drafts(user.id, 30)
+    aid = user.client.post(
+        "/v1/automations", json_body=body(draft_selection_method="random", rules=[rule(items_per_interval=5)])
+    ).json["id"]
+    make_due(aid, hour_ago())
+    runner.run_due_automations(now=hour_ago())
+    titles = {i.title for i in scheduled(user.id)}
+    assert len(titles) == 5
+    # Neither the five oldest nor the five newest (each 1 in 142,506 by chance)
+    assert titles != {f"draft {i}" for i in range(5)}
+    assert titles != {f"draft {i}" for i in range(25, 30)}
+
+
+def test_scheduled_items_get_slot_jitter_and_defaults(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given drafts, one with a description and tags of its own, and defaults with and without apply_if_empty
+    own = make_drafts(alice.id, 1, description="mine", tags=["own"], category_path="a/b")[0]
+    bare = make_drafts(alice.id, 1)[0]
+    make_drafts(alice.id, 2)
+    aid = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            jitter_min_seconds=30,
+            jitter_max_seconds=90,
+            remote_draft_only_by_default=True,
+            rules=[rule(items_per_interval=4)],
+            default_values=[
+                {"field_name": "description", "value": "Default text", "apply_if_empty": True},
+                {"field_name": "tags", "value": ["auto"], "apply_if_empty": True},
+                {"field_name": "category_path", "value": "x/y", "apply_if_empty": False},
+                {"field_name": "is_mature", "value": True, "apply_if_empty": False},
+                {"field_name": "mature_level", "value": "moderate", "apply_if_empty": True},
+            ],
+        ),
+    ).json["id"]
+    slot = hour_ago()
+    make_due(aid, slot)
+
+    # When the step runs
+    assert runner.run_due_automations(now=slot + timedelta(seconds=20), rng=random.Random(1)) == 4
+
+    # Then apply_if_empty kept the draft's own values and filled the empty ones; the others overwrote
+    items = items_of(alice.id)
+    assert (items[own].description, items[own].tags) == ("mine", ["own"])
+    assert (items[bare].description, items[bare].tags) == ("Default text", ["auto"])
+    assert items[own].category_path == items[bare].category_path == "x/y"
+    for item in items.values():
+        assert item.status == "scheduled"
+        assert item.automation_id == uuid.UUID(aid)
+        assert (item.is_mature, item.mature_level, item.remote_draft_only) == (True, "moderate", True)
+        assert item.scheduled_at == slot
+        assert 30 <= item.jitter_seconds <= 90
+        assert item.actual_publish_at == slot + timedelta(seconds=item.jitter_seconds)
+
+
+def test_the_run_is_logged_and_the_next_run_moves_on(alice) -> None:  # type: ignore[no-untyped-def]
+    make_drafts(alice.id, 1)
+    aid = alice.client.post("/v1/automations", json_body=body(rules=[rule(items_per_interval=3)])).json["id"]
+    slot = hour_ago()
+    make_due(aid, slot)
+
+    runner.run_due_automations(now=slot + timedelta(seconds=5))
+
+    [log] = alice.client.get(f"/v1/automations/{aid}/logs").json["items"]
+    assert (log["scheduled_count"], log["triggered_by_rule_type"], log["late"]) == (1, "fixed_interval", False)
+    assert datetime.fromisoformat(log["slot_at"]) == slot
+    assert log["details"]["short_by"] == 2
+    assert load(aid).next_run_at == slot + timedelta(hours=1)
+
+
+def test_two_overlapping_ticks_never_schedule_an_item_twice(make_user) -> None:  # type: ignore[no-untyped-def]
+    # Given 12 due automations over 3 users (4 each, competing for the same 10 drafts per user)
+    slot = hour_ago()
+    users = [make_user() for _ in range(3)]
+    ids = []
+    for user in users:
+        make_drafts(user.id, 10)
+        for _ in range(4):
+            aid = user.client.post(
+                "/v1/automations", json_body=body(draft_selection_method="random", rules=[rule(items_per_interval=2)])
+            ).json["id"]
+            make_due(aid, slot)
+            ids.append(aid)
+
+    # When two ticks run at the same moment, each on its own connection
+    start = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def tick() -> None:
+        try:
+            start.wait()
+            counts.append(runner.run_due_automations(now=slot + timedelta(seconds=10), limit=5))
+            counts.append(runner.run_due_automations(now=slot + timedelta(seconds=10), limit=5))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    # Then every automation ran once for the slot, and each draft was taken by one automation only
+    assert errors == []
+    assert sum(counts) == 24
+    for aid in ids:
+        assert [(x.slot_at, x.scheduled_count) for x in logs_of(aid)] == [(slot, 2)]
+    for user in users:
+        taken = scheduled(user.id)
+        assert len(taken) == 8
+        assert len({i.id for i in taken}) == 8
+    with session() as s:
+        by_automation = s.execute(select(Item.automation_id, func.count()).group_by(Item.automation_id)).all()
+    assert sorted(n for a, n in by_automation if a is not None) == [2] * 12
+
+
+def test_a_slot_missed_during_an_outage_is_handled_once(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given an hourly automation whose slot was two hours ago (three slots passed: -2h, -1h, now)
+    make_drafts(alice.id, 10)
+    aid = alice.client.post("/v1/automations", json_body=body()).json["id"]
+    now = hour_ago() + timedelta(minutes=10)
+    make_due(aid, hour_ago() - timedelta(hours=2))
+
+    # When the scheduler comes back and ticks every minute for five minutes
+    counts = [runner.run_due_automations(now=now + timedelta(minutes=m)) for m in range(5)]
+
+    # Then one catch-up ran, for the latest slot, logged late with the skipped slots; next run is in the future
+    assert counts == [1, 0, 0, 0, 0]
+    [log] = logs_of(aid)
+    assert log.late is True
+    assert log.slot_at == hour_ago()
+    assert log.details["missed_slots"] == 2
+    assert load(aid).next_run_at == hour_ago() + timedelta(hours=1)
+    assert len(scheduled(alice.id)) == 1
+
+
+def test_only_due_automations_are_touched(alice) -> None:  # type: ignore[no-untyped-def]
+    make_drafts(alice.id, 5)
+    due = alice.client.post("/v1/automations", json_body=body()).json["id"]
+    later = alice.client.post("/v1/automations", json_body=body()).json["id"]
+    disabled = alice.client.post("/v1/automations", json_body=body(enabled=False)).json["id"]
+    make_due(due, hour_ago())
+    make_due(disabled, hour_ago())  # disabled rows are not on the due index, whatever next_run_at says
+
+    runner.run_due_automations(now=hour_ago() + timedelta(seconds=1))
+
+    assert [len(logs_of(x)) for x in (due, later, disabled)] == [1, 0, 0]
+
+
+def test_preview_equals_what_the_runner_schedules(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given a New York user with a quota and a fixed time, across the November change, and plenty of drafts
+    set_zone(alice.id, "America/New_York")
+    make_drafts(alice.id, 40)
+    aid = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            rules=[
+                {"type": "daily_quota", "daily_quota": 4},
+                {"type": "fixed_time", "time_of_day": "01:30", "items_per_interval": 2},
+            ]
+        ),
+    ).json["id"]
+    start = datetime(2025, 11, 1, 12, tzinfo=UTC)
+    expected = service.preview(alice.id, uuid.UUID(aid), days=3, now=start).slots
+    make_due(aid, expected[0].at_utc)
+
+    # When the scheduler ticks at every slot the preview listed
+    for slot in expected:
+        runner.run_due_automations(now=slot.at_utc)
+
+    # Then the runner handled exactly those slots with those counts, none late
+    logs = logs_of(aid)
+    assert [(x.slot_at, x.scheduled_count, x.late) for x in logs] == [(x.at_utc, x.count, False) for x in expected]
+    times = sorted(i.scheduled_at for i in scheduled(alice.id))
+    assert times == sorted(x.at_utc for x in expected for _ in range(x.count))
