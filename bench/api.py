@@ -13,26 +13,20 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _support import embedded_postgres
 
 ROUNDS = 2000
 WARMUP = 200
 
 
 def main() -> None:
-    from local.postgres import EmbeddedPostgres
-
-    state = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
-    pg = EmbeddedPostgres(state)
-    url = pg.start()
-    try:
+    with embedded_postgres("conveyor-bench-") as (_pg, url):
         run(url)
-    finally:
-        pg.stop()
 
 
 def run(url: str) -> None:

@@ -16,12 +16,13 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _support import embedded_postgres
 
 JOBS = int(os.environ.get("BENCH_JOBS", "3000"))
 CREATE = int(os.environ.get("BENCH_CREATE", "2000"))
@@ -29,15 +30,8 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def main() -> None:
-    from local.postgres import EmbeddedPostgres
-
-    state = Path(tempfile.mkdtemp(prefix="conveyor-bench-jobs-"))
-    pg = EmbeddedPostgres(state)
-    url = pg.start()
-    try:
+    with embedded_postgres("conveyor-bench-jobs-") as (pg, url):
         run(pg, url)
-    finally:
-        pg.stop()
 
 
 def run(pg: Any, url: str) -> None:

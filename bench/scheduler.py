@@ -15,13 +15,14 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _support import embedded_postgres
 
 DUE = 100
 SIZES = (1_000, int(os.environ.get("BENCH_SCHEDULER_LARGE", "100000")))
@@ -32,15 +33,8 @@ USERS_FOR_OTHERS = 1_000
 
 
 def main() -> None:
-    from local.postgres import EmbeddedPostgres
-
-    state = Path(tempfile.mkdtemp(prefix="conveyor-bench-scheduler-"))
-    pg = EmbeddedPostgres(state)
-    url = pg.start()
-    try:
+    with embedded_postgres("conveyor-bench-scheduler-") as (_pg, url):
         run(url)
-    finally:
-        pg.stop()
 
 
 def populate(url: str, total: int, now: datetime) -> None:

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
 from shared.automations import service
 from shared.automations.service import AutomationIn, AutomationPatch
-from shared.db.models import Automation, AutomationExecutionLog
+from shared.db.models import Automation
 
 router = Router()
 
@@ -112,6 +112,8 @@ class AutomationList(BaseModel):
 
 
 class LogOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     executed_at: datetime
     slot_at: datetime | None
@@ -121,20 +123,6 @@ class LogOut(BaseModel):
     late: bool
     error_message: str | None
     details: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, log: AutomationExecutionLog) -> LogOut:
-        return cls(
-            id=log.id,
-            executed_at=log.executed_at,
-            slot_at=log.slot_at,
-            rule_id=log.rule_id,
-            triggered_by_rule_type=log.triggered_by_rule_type,
-            scheduled_count=log.scheduled_count,
-            late=log.late,
-            error_message=log.error_message,
-            details=log.details,
-        )
 
 
 class LogList(BaseModel):
@@ -195,7 +183,9 @@ def disable_automation(automation_id: uuid.UUID) -> AutomationOut:
 
 @router.get("/v1/automations/<automation_id>/logs", tags=["automations"], summary="Execution logs, newest first")
 def list_logs(automation_id: uuid.UUID, limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50) -> LogList:
-    return LogList(items=[LogOut.of(x) for x in service.list_logs(caller().user_id, automation_id, limit=limit)])
+    return LogList(
+        items=[LogOut.model_validate(x) for x in service.list_logs(caller().user_id, automation_id, limit=limit)]
+    )
 
 
 @router.get(
