@@ -68,6 +68,12 @@ def populate(url: str, total: int, now: datetime) -> None:
         """INSERT INTO items (user_id, title, status, created_at)
            SELECT u.id, 'draft ' || g, 'draft', CAST(:now AS timestamptz) - g * interval '1 minute'
            FROM users u, generate_series(1, :drafts) g WHERE u.name LIKE 'due%'""",
+        # Each draft has a file (automations only take drafts with something to publish).
+        """INSERT INTO media_files (user_id, bucket, key, region, status, kind)
+           SELECT i.user_id, 'bench', 'media/' || i.id || '/f.png', 'us-east-1', 'ready', 'image'
+           FROM items i WHERE i.status = 'draft'""",
+        """INSERT INTO item_files (item_id, media_id)
+           SELECT i.id, m.id FROM items i JOIN media_files m ON m.key = 'media/' || i.id || '/f.png'""",
         """INSERT INTO items (user_id, automation_id, title, status, scheduled_at, actual_publish_at, published_at)
            SELECT a.user_id, a.id, 'old', 'published', CAST(:now AS timestamptz) - interval '2 days',
                   CAST(:now AS timestamptz) - interval '2 days',

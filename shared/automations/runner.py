@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from shared.automations import rules as slotting
@@ -42,6 +42,7 @@ from shared.db.models import (
     AutomationExecutionLog,
     AutomationRule,
     Item,
+    ItemFile,
     User,
 )
 from shared.scheduling.tick import step
@@ -80,7 +81,12 @@ def _select_drafts(s: Session, automation: Automation, n: int) -> list[Item]:
     return list(
         s.scalars(
             select(Item)
-            .where(Item.user_id == automation.user_id, Item.status == ItemStatus.DRAFT.value)
+            .where(
+                Item.user_id == automation.user_id,
+                Item.status == ItemStatus.DRAFT.value,
+                # Only drafts with something to publish (what POST /v1/items/{id}/schedule insists on too).
+                exists().where(ItemFile.item_id == Item.id),
+            )
             .order_by(*order)
             .limit(n)
             .with_for_update(skip_locked=True)

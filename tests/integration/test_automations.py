@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from shared.automations import runner, service
 from shared.db import session
-from shared.db.models import Automation, AutomationExecutionLog, Item, User
+from shared.db.models import Automation, AutomationExecutionLog, Item, ItemFile, MediaFile, User
 
 
 def rule(**overrides: Any) -> dict[str, Any]:
@@ -41,7 +41,32 @@ def make_drafts(user_id: uuid.UUID, n: int, **fields: Any) -> list[uuid.UUID]:
         ]
         s.add_all(items)
         s.flush()
+        for item in items:  # automations only take drafts that have something to publish
+            media = MediaFile(
+                user_id=user_id, bucket="b", key=f"media/{item.id}/f.png", region="us-east-1", status="ready"
+            )
+            s.add(media)
+            s.flush()
+            s.add(ItemFile(item_id=item.id, media_id=media.id))
         return [i.id for i in items]
+
+
+def test_drafts_without_files_are_left_alone(alice) -> None:  # type: ignore[no-untyped-def]
+    with session() as s:
+        # The oldest draft, so FIFO would take it first if files were not required.
+        bare = Item(user_id=alice.id, title="nothing to publish", created_at=datetime.now(UTC) - timedelta(days=2))
+        s.add(bare)
+        s.flush()
+        bare_id = bare.id
+    [with_file] = make_drafts(alice.id, 1)
+    aid = alice.client.post("/v1/automations", json_body=body()).json["id"]
+    make_due(aid, hour_ago())
+
+    runner.run_due_automations(now=hour_ago())
+
+    with session() as s:
+        assert s.get(Item, bare_id).status == "draft"
+        assert s.get(Item, with_file).status == "scheduled"
 
 
 def make_due(automation_id: str | uuid.UUID, at: datetime) -> None:
