@@ -274,6 +274,15 @@ def _reschedule(s: Session, automation: Automation, now: datetime) -> None:
     )
 
 
+def zone_changed(s: Session, user_id: uuid.UUID, now: datetime | None = None) -> int:
+    """The owner moved to another time zone: their wall-clock slots moved too. Called in the same transaction."""
+    now = now or datetime.now(UTC)
+    automations = list(s.scalars(select(Automation).where(Automation.user_id == user_id, Automation.enabled)))
+    for automation in automations:
+        _reschedule(s, automation, now)
+    return len(automations)
+
+
 def _reload(s: Session, automation_id: uuid.UUID) -> Automation:
     s.flush()
     s.expire_all()

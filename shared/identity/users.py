@@ -248,8 +248,14 @@ def update_me(user_id: uuid.UUID, changes: dict[str, Any]) -> Me:
         user = s.get(User, user_id, with_for_update=True)
         if user is None:
             raise NotFound("No such user.")
+        zone_moved = "timezone" in user_changes and user_changes["timezone"] != user.timezone
         for field, value in user_changes.items():
             setattr(user, field, value)
+        if zone_moved:
+            from shared.automations.service import zone_changed
+
+            s.flush()
+            zone_changed(s, user_id)
         if settings_changes:
             # Created on first use; the upsert cannot race a concurrent first PATCH into a duplicate key.
             s.execute(

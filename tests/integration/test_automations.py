@@ -419,3 +419,18 @@ def test_preview_equals_what_the_runner_schedules(alice) -> None:  # type: ignor
     assert [(x.slot_at, x.scheduled_count, x.late) for x in logs] == [(x.at_utc, x.count, False) for x in expected]
     times = sorted(i.scheduled_at for i in scheduled(alice.id))
     assert times == sorted(x.at_utc for x in expected for _ in range(x.count))
+
+
+def test_moving_time_zone_moves_the_next_run_to_the_new_wall_clock(alice) -> None:  # type: ignore[no-untyped-def]
+    set_zone(alice.id, "Europe/Madrid")
+    aid = alice.client.post(
+        "/v1/automations", json_body=body(rules=[{"type": "fixed_time", "time_of_day": "14:00"}])
+    ).json["id"]
+    before = load(aid).next_run_at
+    assert before.astimezone(ZoneInfo("Europe/Madrid")).strftime("%H:%M") == "14:00"
+
+    assert alice.client.patch("/v1/me", json_body={"timezone": "America/New_York"}).status == 200
+
+    after = load(aid).next_run_at
+    assert after.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M") == "14:00"
+    assert after != before
