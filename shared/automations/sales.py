@@ -26,14 +26,15 @@ from sqlalchemy.orm import Session
 
 from shared.db import session
 from shared.db.enums import SaleQueueStatus
-from shared.db.models import Automation, Item, PricePreset, Publisher, SaleQueueEntry, User
+from shared.db.models import Automation, Item, PricePreset, SaleQueueEntry, User
+from shared.db.models import Publisher as PublisherRow
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
 from shared.jobs.registry import job_type
 from shared.jobs.service import create_job
 from shared.publishing.base import ItemSnapshot, PublishRejected, SaleResult, publisher_class
-from shared.publishing.base import Publisher as BasePublisher
+from shared.publishing.service import class_name, get_publisher, instantiate
 
 JOB_TYPE = "sale.process"
 MAX_NAME_CHARS = 100
@@ -357,14 +358,14 @@ def _finish(entry_id: uuid.UUID, holder: str, status: SaleQueueStatus, **values:
     return done is not None
 
 
-def _seller(s: Session, item: Item) -> tuple[Publisher | None, str | None]:
-    """The item's own publisher when it has an enabled one, else the user's first enabled publisher."""
-    query = select(Publisher).where(Publisher.user_id == item.user_id, Publisher.enabled)
-    row = s.scalar(query.where(Publisher.id == item.publisher_id)) if item.publisher_id is not None else None
-    row = row or s.scalar(query.order_by(Publisher.created_at, Publisher.id).limit(1))
-    if row is None:
+def _seller(s: Session, item: Item) -> tuple[PublisherRow | None, str | None]:
+    """The item's own publisher when it is enabled, else the user's first enabled one (publishing.service decides)."""
+    own = s.get(PublisherRow, item.publisher_id) if item.publisher_id is not None else None
+    try:
+        row = own if own is not None and own.enabled else get_publisher(s, item.user_id)
+    except NotFound:
         return None, "no enabled publisher"
-    if publisher_class(row.kind) is None:
+    if publisher_class(class_name(row.kind, row.settings)) is None:
         return None, f"publisher kind {row.kind!r} is not available in this deployment"
     return row, None
 
@@ -385,24 +386,6 @@ def _snapshot(item: Item, entry_id: uuid.UUID) -> ItemSnapshot:
     )
 
 
-def _publisher(config: dict[str, Any]) -> BasePublisher:
-    cls = publisher_class(config["kind"])
-    if cls is None:  # unregistered between the lookup and now: transient, a redeploy may bring it back
-        raise RuntimeError(f"publisher kind {config['kind']!r} is not available")
-    return cls(config)
-
-
-def _config(row: Publisher) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "kind": row.kind,
-        "name": row.name,
-        "endpoint_url": row.endpoint_url,
-        "credential_id": str(row.credential_id) if row.credential_id else None,
-        "settings": dict(row.settings or {}),
-    }
-
-
 @job_type(JOB_TYPE, payload=ProcessSale, max_attempts=3, retry_base_ms=30_000, retry_cap_ms=600_000, internal=True)
 def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
     holder = str(ctx.job_id)
@@ -414,15 +397,14 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         preset = s.get(PricePreset, entry.price_preset_id)
         row, reason = _seller(s, item) if item is not None else (None, "item is gone")
         snapshot = _snapshot(item, entry.id) if item is not None else None
-        config = _config(row) if row is not None else None
-    if row is None or snapshot is None or config is None or preset is None:
+    if row is None or snapshot is None or preset is None:
         _finish(entry.id, holder, SaleQueueStatus.SKIPPED, error_message=reason, error_details={"reason": reason})
         ctx.log("sale skipped", data={"entry_id": str(entry.id), "reason": reason})
         return {"entry_id": str(entry.id), "status": SaleQueueStatus.SKIPPED.value, "reason": reason}
 
-    base = {"attempt": entry.attempts, "publisher_id": config["id"], "kind": config["kind"]}
+    base = {"attempt": entry.attempts, "publisher_id": str(row.id), "kind": row.kind}
     try:
-        result: SaleResult = _publisher(config).sell(snapshot, entry.price_cents, preset.currency)
+        result: SaleResult = instantiate(row).sell(snapshot, entry.price_cents, preset.currency)
     except PublishRejected as exc:
         message = (str(exc) or "rejected by the platform")[:MAX_ERROR_CHARS]
         details = {**base, "kind_of_error": "rejected", "exception": type(exc).__name__, "retryable": False}
