@@ -86,9 +86,15 @@ def _memoize_pg8000_paramstyle() -> None:
 
 
 def connect_args() -> dict[str, Any]:
-    """Driver options: a connect timeout, and TLS (verified) whenever we connect to RDS in AWS."""
+    """Driver options: a socket timeout, and TLS (verified) whenever we connect to RDS in AWS.
+
+    pg8000's `timeout` bounds every socket read, not only the connect, so it must outlast the statement timeout:
+    then a slow query is cancelled by Postgres (a clean error, the connection still usable) instead of the socket
+    giving up mid-reply and leaving a broken connection behind.
+    """
     settings = get_settings()
-    args: dict[str, Any] = {"timeout": settings.connect_timeout_s}
+    read_timeout_s = settings.statement_timeout_ms / 1000 + 5
+    args: dict[str, Any] = {"timeout": max(settings.connect_timeout_s, read_timeout_s)}
     from_secret = not settings.database_url and bool(settings.database_secret_arn)
     if settings.database_tls if settings.database_tls is not None else from_secret:
         args["ssl_context"] = ssl.create_default_context()

@@ -117,6 +117,7 @@ def test_in_lambda_the_url_comes_from_the_secrets_manager_secret(
     from shared.db.engine import connect_args, get_engine
 
     assert get_engine().url.host == "proxy.internal"
+    assert connect_args()["timeout"] > 15  # outlasts the 15 s statement timeout, so Postgres cancels first
     context = connect_args()["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
