@@ -21,12 +21,8 @@ own job-creation transaction. Without one the function opens and commits its own
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, select, tuple_
@@ -35,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from shared.db.enums import LedgerKind, PaymentStatus, ReservationStatus
 from shared.db.models import CreditAccount, CreditLedger, CreditReservation, Payment, User
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import unit_of_work
 from shared.errors import Conflict, InsufficientCredits, InvalidInput, NotFound
 
@@ -328,26 +325,6 @@ def balance(user_id: uuid.UUID, *, s: Session | None = None) -> Balance:
         total, held = (account.balance, account.reserved) if account else (0, 0)
         debt = sum(owed for _, owed in _debts(tx, user_id)) if account else 0
         return Balance(balance=total, reserved=held, available=total - held, debt=debt)
-
-
-# --- keyset pagination (newest first), shared with payments ----------------------------------------------------
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps({"t": created_at.isoformat(), "i": str(row_id)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (created_at, id) a cursor points after; anything we did not issue is a 422, never a 500."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created_at = datetime.fromisoformat(data["t"])
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created_at, uuid.UUID(data["i"])
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not valid.", details={"cursor": cursor}) from exc
 
 
 def check_limit(limit: int) -> int:

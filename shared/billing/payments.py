@@ -33,6 +33,7 @@ from shared.billing import ledger
 from shared.config import get_settings
 from shared.db.enums import LedgerKind, PaymentStatus
 from shared.db.models import CreditLedger, Payment, User
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import unit_of_work
 from shared.errors import BadRequest, Conflict, InvalidInput, Unauthenticated, Unavailable
 
@@ -247,7 +248,7 @@ def list_payments(
     ledger.check_limit(limit)
     query = select(Payment).where(Payment.user_id == user_id)
     if cursor:
-        query = query.where(tuple_(Payment.created_at, Payment.id) < tuple_(*ledger.decode_cursor(cursor)))
+        query = query.where(tuple_(Payment.created_at, Payment.id) < tuple_(*decode_cursor(cursor)))
     query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1)
     with unit_of_work(s) as tx:
         rows = list(tx.scalars(query))
@@ -278,7 +279,7 @@ def list_payments(
         )
         for p in rows
     ]
-    return ledger.Page(items, ledger.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
+    return ledger.Page(items, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
 def signed_headers(

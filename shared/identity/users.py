@@ -8,7 +8,6 @@ this execution environment forgets cached credentials at once, others within aut
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from shared import aws
 from shared.db import session
 from shared.db.enums import Theme, UserRole
 from shared.db.models import User, UserSettings
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.identity import auth, sessions, verification
 from shared.identity import settings as instance_settings
@@ -147,18 +147,6 @@ class UserPage:
     next_cursor: str | None
 
 
-def _encode_cursor(user: User) -> str:
-    return base64.urlsafe_b64encode(f"{user.created_at.isoformat()}|{user.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, _, user_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(user_id)
-    except ValueError as exc:
-        raise InvalidInput("Invalid cursor.", code="invalid_cursor", details={"field": "cursor"}) from exc
-
-
 def list_users(
     *, role: UserRole | None = None, disabled: bool | None = None, limit: int = 50, cursor: str | None = None
 ) -> UserPage:
@@ -169,14 +157,14 @@ def list_users(
     if disabled is not None:
         query = query.where(User.disabled_at.is_not(None) if disabled else User.disabled_at.is_(None))
     if cursor:
-        after_created, after_id = _decode_cursor(cursor)
+        after_created, after_id = decode_cursor(cursor)
         query = query.where(
             or_(User.created_at > after_created, and_(User.created_at == after_created, User.id > after_id))
         )
     with session() as s:
         rows = list(s.scalars(query))
     items = rows[:limit]
-    return UserPage(items, _encode_cursor(items[-1]) if len(rows) > limit else None)
+    return UserPage(items, encode_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None)
 
 
 def update_user(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shared.billing import ledger
 from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus, SegmentStatus
 from shared.db.models import CreditReservation, Job, JobLog, JobSegment
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs import wakeups
@@ -224,13 +225,13 @@ def list_jobs(user_id: uuid.UUID, flt: JobFilter, *, limit: int, cursor: str | N
     if flt.created_before:
         query = query.where(Job.created_at < flt.created_before)
     if cursor:
-        created_at, last_id = ledger.decode_cursor(cursor)
+        created_at, last_id = decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created_at, last_id))
     with session() as tx:
         rows = list(tx.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, ledger.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
 
 def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:

@@ -17,9 +17,9 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from shared import aws
-from shared.billing import ledger
 from shared.db.enums import MediaKind, MediaStatus
 from shared.db.models import Item, Job, MediaFile
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.media.status import set_status
@@ -87,14 +87,14 @@ def list_media(
     if flt.kind is not None:
         query = query.where(MediaFile.kind == flt.kind.value)
     if cursor:
-        created_at, last_id = ledger.decode_cursor(cursor)
+        created_at, last_id = decode_cursor(cursor)
         query = query.where(tuple_(MediaFile.created_at, MediaFile.id) < tuple_(created_at, last_id))
     with session() as s:
         rows = list(s.scalars(query.order_by(MediaFile.created_at.desc(), MediaFile.id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         derived = _derived_of(s, [r.id for r in rows])
-    next_cursor = ledger.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return [MediaView(r, derived[r.id]) for r in rows], next_cursor
 
 

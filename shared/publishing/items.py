@@ -34,9 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import aws
-from shared.billing import ledger
 from shared.db.enums import ACTIVE_JOB_STATUSES, ItemStatus, LogLevel, MatureLevel, MediaStatus, UploadMode
 from shared.db.models import Automation, Item, ItemFile, Job, MediaFile
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs.context import JobContext
@@ -171,14 +171,14 @@ def list_items(
     if flt.project_id:
         query = query.where(Item.project_id == flt.project_id)
     if cursor:
-        created_at, last_id = ledger.decode_cursor(cursor)
+        created_at, last_id = decode_cursor(cursor)
         query = query.where(tuple_(Item.created_at, Item.id) < tuple_(created_at, last_id))
     with session() as s:
         rows = list(s.scalars(query.order_by(Item.created_at.desc(), Item.id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         views = [_view(s, row) for row in rows]
-    return views, ledger.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return views, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
 
 # --- writing --------------------------------------------------------------------------------------------------
