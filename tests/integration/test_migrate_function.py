@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from local.events import custom_resource_event
 from local.lambda_context import LambdaContext
 from shared.db import get_engine
 from shared.db.migrate import alembic_config
+from tests.support.http import local_server, read_body, reply
 
 
 class ResponseCatcher:
@@ -23,30 +23,21 @@ class ResponseCatcher:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
-        catcher = self
+        self.url = ""
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                length = int(self.headers["Content-Length"])
-                catcher.received.append(
-                    {"body": json.loads(self.rfile.read(length)), "content_type": self.headers.get("Content-Type")}
-                )
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/cfn-response?X-Amz-Signature=abc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        self.received.append(
+            {"body": json.loads(read_body(request)), "content_type": request.headers.get("Content-Type")}
+        )
+        reply(request, 200)
 
 
 @pytest.fixture
 def cfn() -> Iterator[ResponseCatcher]:
     catcher = ResponseCatcher()
-    yield catcher
-    catcher.server.shutdown()
+    with local_server(catcher.handle) as base:
+        catcher.url = f"{base}/cfn-response?X-Amz-Signature=abc"
+        yield catcher
 
 
 def _revision() -> str | None:

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from shared.publishing import items
 from shared.publishing.base import ItemSnapshot, Publisher, PublishResult, _registry, register
 from tests.conftest import reconfigure
 from tests.integration.test_items import future, new_item, ready_media
+from tests.support.http import local_server, read_body, reply
 from tests.support.jobs import drain
 from tests.support.users import TestUser
 
@@ -50,39 +51,27 @@ def platform(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterat
     plat = Platform()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                body = Webhook(plat.secret).verify(raw, headers)
-            except Exception:
-                plat.bad_signatures += 1
-                body = json.loads(raw)
-            with lock:
-                plat.requests.append((headers, body))
-                status = plat.statuses.pop(0) if plat.statuses else 201
-            if 200 <= status < 300:
-                remote = plat.fixed_id or f"post-{body['item']['id'][:8]}"
-                answer = json.dumps({"id": remote, "url": f"https://platform.test/{remote}"}).encode()
-            else:
-                answer = b'{"error": "busy"}' if status >= 500 else b'{"error": "no"}'
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        raw = read_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            body = Webhook(plat.secret).verify(raw, headers)
+        except Exception:
+            plat.bad_signatures += 1
+            body = json.loads(raw)
+        with lock:
+            plat.requests.append((headers, body))
+            status = plat.statuses.pop(0) if plat.statuses else 201
+        if 200 <= status < 300:
+            remote = plat.fixed_id or f"post-{body['item']['id'][:8]}"
+            answer = json.dumps({"id": remote, "url": f"https://platform.test/{remote}"}).encode()
+        else:
+            answer = b'{"error": "busy"}' if status >= 500 else b'{"error": "no"}'
+        reply(request, status, answer, {"Content-Type": "application/json"})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    plat.url = f"http://127.0.0.1:{server.server_address[1]}/conveyor/publish"
-    yield plat
-    server.shutdown()
-    server.server_close()
+    with local_server(handle) as base:
+        plat.url = f"{base}/conveyor/publish"
+        yield plat
     monkeypatch.delenv("CONVEYOR_WEBHOOK_ALLOWED_HOSTS")
     reconfigure()
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from shared.jobs.errors import NonRetryable
 from shared.jobs.registry import get_job_type
 from shared.jobs.service import create_job
 from tests.conftest import reconfigure
+from tests.support.http import local_server, read_body, reply
 from tests.support.users import TestUser
 
 EMAIL = {"to": ["someone@example.com"], "subject": "hi", "text": "hello"}
@@ -49,30 +49,17 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            rec.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            time.sleep(rec.delay_s)
-            status = rec.statuses.pop(0) if rec.statuses else 200
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-            answer = b"nope" if status >= 400 else b"ok"
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        body = read_body(request)
+        rec.requests.append((request.path, {k.lower(): v for k, v in request.headers.items()}, body))
+        time.sleep(rec.delay_s)
+        status = rec.statuses.pop(0) if rec.statuses else 200
+        location = {"Location": "http://127.0.0.1:9/elsewhere"} if 300 <= status < 400 else {}
+        reply(request, status, b"nope" if status >= 400 else b"ok", location)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/conveyor?source=test"
-    yield rec
-    server.shutdown()
-    server.server_close()
+    with local_server(handle) as base:
+        rec.url = f"{base}/hooks/conveyor?source=test"
+        yield rec
 
 
 @pytest.fixture
