@@ -73,6 +73,7 @@ def job_type(
         existing = _types.get(name)
         if existing is not None and existing.handler is not fn:
             raise ValueError(f"job type {name!r} is registered twice")
+        _offered.clear()
         _types[name] = JobType(
             name, fn, payload, cost_credits, max_attempts, retry_base_ms, retry_cap_ms, timeout_s, demo, internal
         )
@@ -81,13 +82,20 @@ def job_type(
     return register
 
 
+# The offered types per demo flag; every job creation and run asks, so it is built once (and again after a
+# registration, which tests and plugins may make late).
+_offered: dict[bool, dict[str, JobType]] = {}
+
+
 def load_job_types() -> dict[str, JobType]:
     """Import the modules that register types (once); returns every type this deployment offers."""
-    modules = BUILTIN_MODULES + (DEMO_MODULES if get_settings().demo_job_types else ())
-    for module in modules:
-        importlib.import_module(module)
-    enabled = get_settings().demo_job_types
-    return {name: t for name, t in _types.items() if enabled or not t.demo}
+    demo = get_settings().demo_job_types
+    offered = _offered.get(demo)
+    if offered is None:
+        for module in BUILTIN_MODULES + (DEMO_MODULES if demo else ()):
+            importlib.import_module(module)
+        offered = _offered[demo] = {name: t for name, t in _types.items() if demo or not t.demo}
+    return offered
 
 
 def get_job_type(name: str) -> JobType | None:
