@@ -40,6 +40,10 @@ class Settings(BaseSettings):
 
     # Jobs
     demo_job_types: bool = False  # demo.sleep / demo.fail and friends: laptop stack and tests only
+    # A job's lease is its timeout plus this margin: a crashed worker's jobs run again within lease + one tick.
+    job_lease_margin_s: int = 30
+    # The worker registry's heartbeat is written at most this often per environment (not once per batch).
+    worker_heartbeat_every_s: float = 10.0
     # translate.text: "pseudo" (deterministic pseudo-locale, laptop stack and tests) or "amazon" (Amazon Translate;
     # what a deployed stage sets).
     translation_provider: Literal["pseudo", "amazon"] = "pseudo"

@@ -22,6 +22,17 @@ from tests.support.postgres import drop_database, recreate_database, server_url
 
 EVENTS = Path(__file__).parent / "events"
 
+
+def _compose_every_function() -> None:
+    """Tests call services of every function in one process: offer the union of what the roots list."""
+    from functions.api import composition as api
+    from functions.media import composition as media
+    from functions.scheduler import composition as scheduler
+    from functions.worker import composition as worker
+
+    for root in (worker, api, scheduler, media):
+        root.compose()
+
 # Never let a test reach real AWS, whatever the developer's shell holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
@@ -34,6 +45,7 @@ os.environ.update(
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+_compose_every_function()
 
 
 def reconfigure() -> None:

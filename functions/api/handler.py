@@ -10,9 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.api import auth, errors
 from functions.api.app import create_app
+from functions.api.composition import compose
 from shared.errors import ConveyorError
 
 logger = Logger(service="api")
+compose()
 app = create_app()
 
 

@@ -14,10 +14,12 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from functions.worker.composition import compose
 from shared.jobs.messages import JobWakeup
 from shared.jobs.worker import process_wakeups
 
 logger = Logger(service="worker")
+compose()  # the job types this function runs and their consequences: see composition.py
 
 
 @event_source(data_class=SQSEvent)

@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import insert
 from shared.db import session
 from shared.db.models import CacheEntry
 from shared.errors import InvalidInput
-from shared.scheduling.tick import step
 
 logger = Logger(child=True)
 
@@ -127,7 +126,6 @@ def get_or_refresh(
     return refreshed or CacheHit(data=data, fresh=fresh_s > 0, cached_at=hit.cached_at if hit else datetime.min)
 
 
-@step("cache.expired")
 def delete_expired_entries() -> int:
     """Delete entries past their stale window, a batch per transaction (short locks, SKIP LOCKED for overlapping
     ticks), by the stale_until index; at most SWEEP_MAX_BATCHES per tick, the rest waits for the next one."""

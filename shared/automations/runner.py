@@ -45,7 +45,6 @@ from shared.db.models import (
     ItemFile,
     User,
 )
-from shared.scheduling.tick import step
 
 logger = Logger(child=True)
 
@@ -213,6 +212,5 @@ def _run_batch(now: datetime, limit: int, rng: random.Random) -> tuple[int, int]
     return len(due), scheduled
 
 
-@step("automations.due")
 def automations_step() -> int:
     return run_due_automations()

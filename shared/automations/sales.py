@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -35,6 +36,8 @@ from shared.jobs.registry import job_type
 from shared.jobs.service import create_job
 from shared.publishing.base import ItemSnapshot, PublishRejected, SaleResult, publisher_class
 from shared.publishing.service import class_name, get_publisher, instantiate
+
+logger = Logger(child=True)
 
 JOB_TYPE = "sale.process"
 MAX_NAME_CHARS = 100
@@ -234,7 +237,7 @@ def queue_after_publish(s: Session, item: Item, rng: random.Random | None = None
 
 def _create_sale_job(s: Session, user_id: uuid.UUID, entry_id: uuid.UUID, item_id: uuid.UUID) -> uuid.UUID:
     created = create_job(
-        user_id=user_id, type=JOB_TYPE, payload={"entry_id": str(entry_id)}, dedupe_key=f"sale:{item_id}", s=s
+        user_id=user_id, type=process_sale, payload={"entry_id": str(entry_id)}, dedupe_key=f"sale:{item_id}", s=s
     )
     return created.job.id
 
@@ -311,11 +314,12 @@ class ProcessSale(BaseModel):
     entry_id: uuid.UUID
 
 
-def _lock_entry(entry_id: uuid.UUID, holder: str) -> SaleQueueEntry | None:
+def _lock_entry(entry_id: uuid.UUID, holder: str, user_id: uuid.UUID | None) -> SaleQueueEntry | None:
     """Take the entry for this job: pending, or one this same job held before (a retry, or a run after lease loss).
 
     A job never takes another job's entry, so two jobs for one item (a user's retry racing an old retry) cannot
-    both sell it; the loser finds nothing to do.
+    both sell it; the loser finds nothing to do. Only the job owner's entry is ever taken: a job naming another
+    user's entry finds nothing.
     """
     now = func.now()
     ours = SaleQueueEntry.processing_by == holder
@@ -324,6 +328,7 @@ def _lock_entry(entry_id: uuid.UUID, holder: str) -> SaleQueueEntry | None:
             update(SaleQueueEntry)
             .where(
                 SaleQueueEntry.id == entry_id,
+                SaleQueueEntry.user_id == user_id,
                 or_(
                     SaleQueueEntry.status == SaleQueueStatus.PENDING.value,
                     ours & SaleQueueEntry.status.in_([SaleQueueStatus.PROCESSING.value, SaleQueueStatus.FAILED.value]),
@@ -389,7 +394,7 @@ def _snapshot(item: Item, entry_id: uuid.UUID) -> ItemSnapshot:
 @job_type(JOB_TYPE, payload=ProcessSale, max_attempts=3, retry_base_ms=30_000, retry_cap_ms=600_000, internal=True)
 def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
     holder = str(ctx.job_id)
-    entry = _lock_entry(payload.entry_id, holder)
+    entry = _lock_entry(payload.entry_id, holder, ctx.user_id)
     if entry is None:
         return {"entry_id": str(payload.entry_id), "status": "not_taken", "reason": "not pending or held elsewhere"}
     with session() as s:
@@ -411,7 +416,9 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
         raise NonRetryable(message, details={"entry_id": str(entry.id)}) from exc
     except Exception as exc:
-        message = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
+        # Exception text may hold SQL, host names or a platform's internals: the log gets it, the entry a class.
+        logger.exception("sale attempt failed", entry_id=str(entry.id), attempt=entry.attempts)
+        message = f"The publisher failed with an unexpected error ({type(exc).__name__})."
         details = {**base, "kind_of_error": "transient", "exception": type(exc).__name__, "retryable": True}
         _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
         raise  # the job engine retries with backoff; the next run takes the entry back (processing_by is ours)

@@ -13,13 +13,11 @@ from sqlalchemy import delete, or_, select
 from shared.db import session
 from shared.db.models import OneTimeToken
 from shared.db.models import Session as UserSession
-from shared.scheduling.tick import step
 
 GRACE = timedelta(days=7)
 BATCH = 1000
 
 
-@step("identity.expired_sessions")
 def delete_expired_sessions() -> int:
     cutoff = datetime.now(UTC) - GRACE
     with session() as s:
@@ -27,7 +25,6 @@ def delete_expired_sessions() -> int:
         return s.execute(delete(UserSession).where(UserSession.id.in_(doomed))).rowcount
 
 
-@step("identity.spent_tokens")
 def delete_spent_tokens() -> int:
     cutoff = datetime.now(UTC) - GRACE
     with session() as s:

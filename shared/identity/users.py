@@ -13,9 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -30,6 +28,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.identity import auth, sessions, verification
 from shared.identity import settings as instance_settings
 from shared.identity.passwords import hash_password
+from shared.timezones import check_timezone
 
 EMAIL_MAX = 254
 # Deliberately loose: one @, no spaces, a dot-free host allowed (admin@localhost). Deliverability is what
@@ -46,21 +45,6 @@ def normalise_email(email: str) -> str:
     if len(email) > EMAIL_MAX or not _EMAIL.match(email):
         raise InvalidInput("That is not an e-mail address.", code="invalid_email", details={"field": "email"})
     return email
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def check_timezone(name: str) -> str:
-    if name not in _timezones():
-        raise InvalidInput(
-            "Unknown time zone: use an IANA name such as Europe/Paris.",
-            code="invalid_timezone",
-            details={"field": "timezone", "value": name},
-        )
-    return name
 
 
 def _insert_user(email: str, *, name: str | None, role: UserRole, password_hash: str | None, verified: bool) -> User:

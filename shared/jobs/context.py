@@ -20,7 +20,7 @@ from shared.db import session
 from shared.db.enums import JobStatus, LogLevel
 from shared.db.models import Job, JobLog, JobSegment
 from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost
-from shared.jobs.segments import SegmentSpec
+from shared.jobs.segments import SegmentSpec, fan_out
 
 
 @dataclass
@@ -91,8 +91,6 @@ class JobContext:
         (the job waits as `pending` without using an attempt); when the last child ends the job runs again,
         this call returns every segment (status, result, error), and the handler combines them.
         """
-        from shared.jobs.segments import fan_out
-
         with session() as s:
             parent = s.scalar(
                 select(Job).where(Job.id == self.job_id, Job.status == JobStatus.RUNNING, Job.locked_by == self.worker)

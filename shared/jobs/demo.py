@@ -1,7 +1,8 @@
 """Demo job types for the laptop stack, tests and benchmarks — never offered in a deployed stage.
 
-The registry imports this module only when `settings.demo_job_types` is on, and every type here is registered
-with `demo=True`, so even an accidental import does not expose them. They exercise the engine's paths without
+Composition roots list `TYPES`, and every type here is marked `demo=True`: the registry hides them unless
+`settings.demo_job_types` is on, so listing them exposes nothing in a deployed stage.
+They exercise the engine's paths without
 doing real work: long runs with heartbeats and cancellation (`demo.sleep`), retryable and permanent failures
 (`demo.fail`), the per-job overhead (`demo.noop`, used by the benchmark) and per-item counts ending in `review`
 (`demo.items`).
@@ -85,3 +86,6 @@ def items(ctx: JobContext, payload: Items) -> dict[str, int]:
             ctx.count(success=pending_success, failure=pending_failure)
             pending_success = pending_failure = 0
     return {"success": success, "failure": failure}
+
+
+TYPES = (sleep, fail, noop, items)

@@ -1,4 +1,4 @@
-"""Job types: one decorated function with a pydantic payload model each.
+"""Job types: one decorated function with a pydantic payload model each, offered by a function that lists it.
 
     class Greet(BaseModel):
         name: str
@@ -8,15 +8,18 @@
         ctx.log(f"hello {payload.name}")
         return {"greeted": payload.name}
 
+The decorator only describes the type (it returns a `JobType`, still callable like the function); nothing is
+registered by importing a module. Each function's composition root (`functions/<name>/composition.py`) lists the
+types it offers, in order, and calls `use(...)`: a reader opens that file to see every type a function runs.
+
 The API validates a new job's payload with the model (422 when it does not fit), the worker parses it again
 before calling the function, and whatever the function returns (a dict, a pydantic model or None) is the
-job's result. Modules that define types are imported by `load_job_types()`, so both the API and the worker
-know every type.
+job's result. Internal types (webhook deliveries, derived media, publishing, sales) are created by Conveyor's
+own code, which passes the `JobType` object itself; clients name types by string and never reach them.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,10 +33,6 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JobContext", Any], Any]
 
-# Modules whose import registers job types; demo types load only when settings.demo_job_types is on.
-BUILTIN_MODULES = ("shared.jobs.builtin",)
-DEMO_MODULES = ("shared.jobs.demo",)
-
 
 @dataclass(frozen=True)
 class JobType:
@@ -46,13 +45,13 @@ class JobType:
     retry_cap_ms: int = 300_000
     timeout_s: int = 240
     demo: bool = False
-    internal: bool = False  # created by Conveyor itself, never through the API
+    internal: bool = False  # created by Conveyor itself, never through the API or a schedule
 
     def cost(self, payload: BaseModel) -> int:
         return self.cost_credits(payload) if callable(self.cost_credits) else self.cost_credits
 
-
-_types: dict[str, JobType] = {}
+    def __call__(self, ctx: JobContext, payload: Any) -> Any:
+        return self.handler(ctx, payload)
 
 
 def job_type(
@@ -66,37 +65,37 @@ def job_type(
     timeout_s: int = 240,
     demo: bool = False,
     internal: bool = False,
-) -> Callable[[Handler], Handler]:
-    """Register `fn` as the handler of job type `name`."""
+) -> Callable[[Handler], JobType]:
+    """Describe `fn` as the handler of job type `name` (a composition root offers it with `use`)."""
 
-    def register(fn: Handler) -> Handler:
-        existing = _types.get(name)
-        if existing is not None and existing.handler is not fn:
-            raise ValueError(f"job type {name!r} is registered twice")
-        _offered.clear()
-        _types[name] = JobType(
+    def describe(fn: Handler) -> JobType:
+        return JobType(
             name, fn, payload, cost_credits, max_attempts, retry_base_ms, retry_cap_ms, timeout_s, demo, internal
         )
-        return fn
 
-    return register
-
-
-# The offered types per demo flag; every job creation and run asks, so it is built once (and again after a
-# registration, which tests and plugins may make late).
-_offered: dict[bool, dict[str, JobType]] = {}
+    return describe
 
 
-def load_job_types() -> dict[str, JobType]:
-    """Import the modules that register types (once); returns every type this deployment offers."""
+_types: dict[str, JobType] = {}
+
+
+def use(*types: JobType) -> None:
+    """Offer these types in this process (a composition root calls it once; repeating the same type is a no-op)."""
+    for spec in types:
+        existing = _types.get(spec.name)
+        if existing is not None and existing.handler is not spec.handler:
+            raise ValueError(f"job type {spec.name!r} is offered twice with different handlers")
+        _types[spec.name] = spec
+
+
+def offered() -> dict[str, JobType]:
+    """Every type this process offers; demo types only while settings.demo_job_types is on."""
     demo = get_settings().demo_job_types
-    offered = _offered.get(demo)
-    if offered is None:
-        for module in BUILTIN_MODULES + (DEMO_MODULES if demo else ()):
-            importlib.import_module(module)
-        offered = _offered[demo] = {name: t for name, t in _types.items() if demo or not t.demo}
-    return offered
+    return {name: t for name, t in _types.items() if demo or not t.demo}
 
 
 def get_job_type(name: str) -> JobType | None:
-    return load_job_types().get(name)
+    spec = _types.get(name)
+    if spec is None or (spec.demo and not get_settings().demo_job_types):
+        return None
+    return spec

@@ -1,41 +1,53 @@
-"""Running jobs: claim the best runnable ones, call their handlers, record the outcome.
+"""Running jobs: lease a batch, run each job only while its lease holds, record the outcomes.
 
-A batch of wake-ups claims that many jobs in one statement (`FOR UPDATE SKIP LOCKED`, highest priority and
-oldest run_at first), so concurrent workers never take the same job and a duplicate delivery never runs a job
-twice: a job can only be claimed from `queued` or `retrying`. Each outcome is written in one transaction
-together with its consequences (credits captured or released, the webhook queued, the retry's wake-up).
+- **Claim**: one statement leases up to n runnable jobs (`FOR UPDATE SKIP LOCKED`, priority then run_at), so
+  concurrent workers never take the same job and a duplicate delivery never runs a job twice: a job can only be
+  claimed from `queued` or `retrying`. Each lease lasts the job's timeout (capped by the invocation's remaining
+  time) plus `job_lease_margin_s`.
+- **Leases that hold**: the jobs of a batch run one after another, so before starting one the worker knows how
+  long ago the batch was claimed. While that is under half the margin, the claim's lease still covers the job's
+  whole timeout and it starts at once; later, the lease is renewed first by a conditional UPDATE, and a job
+  whose lease was lost (the sweep took it back, another worker holds it) is never started.
+- **Outcomes**: successes are written by one statement for several jobs, at the latest `FLUSH_AFTER_S` after the
+  first of them finished (a timer thread writes them while the next job runs), so a finished job never looks
+  unfinished behind a slow one. Failures, retries and cancellations are written at once. Every write goes
+  through the lifecycle, whose consequences (credits, webhooks, segments) run in the same transaction.
+- **Errors users see are ours**: a job's `error` holds the message of a NonRetryable/RetryableError (written
+  for users) or a generic one naming the exception's class; exception text and traceback go to the log only.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.billing import ledger
-from shared.db.enums import RUNNABLE_JOB_STATUSES, JobStatus
+from shared.config import get_settings
+from shared.db.enums import JobStatus
 from shared.db.models import Job, JobSegment
 from shared.db.session import session
-from shared.jobs import segments, wakeups
+from shared.jobs import lifecycle, wakeups
 from shared.jobs.context import JobContext
-from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable
+from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable, RetryableError
 from shared.jobs.registry import get_job_type
-from shared.jobs.service import held_credit_ref
-from shared.jobs.states import TRANSITIONS, Action, apply, apply_all
+from shared.jobs.segments import FINISHED
+from shared.jobs.states import Action
 
 logger = Logger(child=True)
 
-LEASE_MARGIN_S = 30  # a lease outlives the invocation by this much, then the sweep may take the job back
-FLUSH_AFTER_S = 0.05  # successes finished within this window are written in one transaction
+FLUSH_AFTER_S = 0.05  # a finished job's success is written within this long
+MAX_ERROR_CHARS = 4000
+LEASE_LOST = "lease_lost"
 
 
 @dataclass
@@ -59,130 +71,154 @@ def backoff_ms(attempt: int, base_ms: int, cap_ms: int) -> int:
     return int(random.uniform(0, ceiling))  # noqa: S311 (jitter, not secrecy)
 
 
-def claim(s: Session, limit: int, worker: str, lease_cap_s: int, worker_id: Any = None) -> list[Job]:
-    runnable = (
-        select(Job.id)
-        .where(Job.status.in_([str(x) for x in RUNNABLE_JOB_STATUSES]), Job.run_at <= func.now())
-        .order_by(Job.priority, Job.run_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    lease_s = func.least(Job.timeout_s, lease_cap_s)
-    return apply_all(
-        s,
-        Action.CLAIM,
-        Job.id.in_(runnable.scalar_subquery()),
-        attempts=Job.attempts + 1,
-        locked_by=worker,
-        worker_id=worker_id,
-        lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_s),
-        started_at=func.coalesce(Job.started_at, func.now()),
-    )
+def lease_seconds(timeout_s: int, remaining_ms: int, margin_s: int) -> int:
+    return min(timeout_s, max(1, remaining_ms // 1000)) + margin_s
 
 
 def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worker_id: Any = None) -> BatchResult:
-    """Claim up to `limit` jobs and run them one after another (one Lambda invocation runs one thing at a time).
-
-    Successes are recorded in groups: one transaction for all the jobs that succeeded within FLUSH_AFTER_S of
-    each other, instead of one per job. If the invocation dies before a group is written, those jobs run again
-    when their leases expire — what a crash mid-job causes anyway, for at most FLUSH_AFTER_S of finished work.
-    Failures, retries and cancellations are written at once.
-    """
-    lease_cap_s = max(1, remaining_ms() // 1000 + LEASE_MARGIN_S)
+    """Claim up to `limit` jobs and run them one after another (one Lambda invocation runs one thing at a time)."""
+    margin_s = get_settings().job_lease_margin_s
+    claimed_at = time.monotonic()  # before the statement: the leases began no earlier than this
     with session() as s:
-        jobs = claim(s, limit, worker, lease_cap_s, worker_id)
-        jobs.sort(key=lambda j: (j.priority, j.run_at))
-    result = BatchResult(claimed=len(jobs))
-    succeeded: list[tuple[Job, _Success, Outcome]] = []
-    for job in jobs:
-        outcome, success = run_one(job, worker=worker, remaining_ms=remaining_ms, lease_s=lease_cap_s)
-        result.outcomes.append(outcome)
-        if success is not None:
-            succeeded.append((job, success, outcome))
-            if time.monotonic() - succeeded[0][1].at >= FLUSH_AFTER_S:
-                _record_successes(succeeded, worker)
-                succeeded = []
-    if succeeded:
-        _record_successes(succeeded, worker)
+        rows = lifecycle.claim(
+            s,
+            limit=limit,
+            worker=worker,
+            worker_id=worker_id,
+            lease_cap_s=max(1, remaining_ms() // 1000),
+            margin_s=margin_s,
+        )
+    rows.sort(key=lambda r: (r.priority, r.run_at))
+    result = BatchResult(claimed=len(rows))
+    recorder = _SuccessRecorder(worker)
+    try:
+        for row in rows:
+            lease_s = lease_seconds(row.timeout_s, remaining_ms(), margin_s)
+            if time.monotonic() - claimed_at > margin_s / 2 and not _renew(row, worker, lease_s):
+                logger.warning("lease lost before the job started; not running it", job_id=str(row.id))
+                result.outcomes.append(Outcome(row.id, row.type, LEASE_LOST, 0.0))
+                continue
+            outcome, success = run_one(row, worker=worker, remaining_ms=remaining_ms, lease_s=lease_s)
+            result.outcomes.append(outcome)
+            if success is not None:
+                recorder.add(row.id, success, outcome)
+    finally:
+        recorder.close()
     return result
+
+
+def _renew(row: Any, worker: str, lease_s: int) -> bool:
+    with session() as s:
+        return lifecycle.renew_lease(s, job_id=row.id, worker=worker, lease_s=lease_s) is not None
 
 
 @dataclass
 class _Success:
     result: dict[str, Any] | None
-    at: float = field(default_factory=time.monotonic)
 
 
-def run_one(job: Job, *, worker: str, remaining_ms: Callable[[], int], lease_s: int) -> tuple[Outcome, _Success | None]:
+class _SuccessRecorder:
+    """Writes successes in groups: when the batch ends, or FLUSH_AFTER_S after the oldest unwritten one."""
+
+    def __init__(self, worker: str) -> None:
+        self._worker = worker
+        self._pending: list[tuple[Any, _Success, Outcome]] = []
+        self._lock = threading.Lock()  # guards _pending and _timer
+        self._writing = threading.Lock()  # one write at a time, in finishing order
+        self._timer: threading.Timer | None = None
+
+    def add(self, job_id: Any, success: _Success, outcome: Outcome) -> None:
+        with self._lock:
+            self._pending.append((job_id, success, outcome))
+            if self._timer is None:
+                self._timer = threading.Timer(FLUSH_AFTER_S, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._writing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if self._timer is not None and self._timer is not threading.current_thread():
+                    self._timer.cancel()
+                self._timer = None
+            if not batch:
+                return
+            try:
+                with session() as s:
+                    moved = lifecycle.succeed(
+                        s, worker=self._worker, results=[(job_id, success.result) for job_id, success, _ in batch]
+                    )
+            except Exception:
+                # The jobs stay `running` under our lease; when it expires the sweep runs them again.
+                logger.exception("could not record successes; their leases will expire", count=len(batch))
+                for _, _, outcome in batch:
+                    outcome.status = "unrecorded"
+                return
+            statuses = {row.id: row.status for row in moved}
+            for job_id, _, outcome in batch:
+                outcome.status = statuses.get(job_id, LEASE_LOST)
+
+    def close(self) -> None:
+        self.flush()
+
+
+def run_one(row: Any, *, worker: str, remaining_ms: Callable[[], int], lease_s: int) -> tuple[Outcome, _Success | None]:
     started = time.monotonic()
-    latency = (datetime.now(UTC) - job.run_at).total_seconds() * 1000 if job.attempts == 1 else None
+    latency = (datetime.now(UTC) - row.run_at).total_seconds() * 1000 if row.attempts == 1 else None
     ctx = JobContext(
-        job_id=job.id,
-        user_id=job.user_id,
-        type=job.type,
-        attempt=job.attempts,
-        max_attempts=job.max_attempts,
+        job_id=row.id,
+        user_id=row.user_id,
+        type=row.type,
+        attempt=row.attempts,
+        max_attempts=row.max_attempts,
         worker=worker,
-        lease_s=min(job.timeout_s, lease_s),
+        lease_s=lease_s,
         remaining_ms=remaining_ms,
-        total=job.total,
+        total=row.total,
     )
-    status = _execute(job, ctx)
-    outcome = Outcome(job.id, job.type, "pending" if isinstance(status, _Success) else status, 0.0, latency)
+    status = _execute(row, ctx)
+    outcome = Outcome(row.id, row.type, "pending" if isinstance(status, _Success) else status, 0.0, latency)
     outcome.duration_ms = (time.monotonic() - started) * 1000
     return outcome, status if isinstance(status, _Success) else None
 
 
-_SUCCEED_SQL = """
-UPDATE jobs SET
-  status = CASE WHEN jobs.failure_count > 0 THEN 'review' ELSE 'completed' END,
-  result = v.result, error = NULL, error_details = NULL, progress = 100,
-  locked_by = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, result jsonb)
-WHERE jobs.id = v.id AND jobs.locked_by = :worker AND jobs.status IN ({sources})
-RETURNING jobs.*
-"""
-
-
-def _record_successes(succeeded: list[tuple[Job, _Success, Outcome]], worker: str) -> None:
-    """One statement for the whole group, guarded like every transition (legal source state, our lease)."""
-    sources = ", ".join(f"'{x}'" for x in sorted(TRANSITIONS[Action.SUCCEED].sources))
-    statement = text(_SUCCEED_SQL.format(sources=sources)).columns(*Job.__table__.columns)
-    rows = json.dumps([{"id": str(job.id), "result": success.result} for job, success, _ in succeeded])
-    with session() as s:
-        finished = {j.id: j for j in s.scalars(select(Job).from_statement(statement), {"rows": rows, "worker": worker})}
-        for job in finished.values():
-            if job.cost_credits or job.webhook_url or job.parent_id:
-                settle(s, job)
-    for job, _, outcome in succeeded:
-        outcome.status = finished[job.id].status if job.id in finished else "lease_lost"
-
-
-def _execute(job: Job, ctx: JobContext) -> str | _Success:  # noqa: PLR0911 (one return per outcome reads best)
-    job_type = get_job_type(job.type)
+def _execute(row: Any, ctx: JobContext) -> str | _Success:  # noqa: PLR0911 (one return per outcome reads best)
+    job_type = get_job_type(row.type)
     try:
         if job_type is None:
-            raise NonRetryable(f"no handler for job type {job.type!r} in this deployment")
+            raise NonRetryable(f"No handler for job type {row.type!r} in this deployment.")
         try:
-            payload = job_type.payload_model.model_validate(job.payload)
+            payload = job_type.payload_model.model_validate(row.payload)
         except ValidationError as exc:
-            raise NonRetryable("the payload no longer fits its job type", details={"errors": exc.errors()}) from exc
+            details = {"errors": [{"field": ".".join(map(str, e["loc"])), "type": e["type"]} for e in exc.errors()]}
+            raise NonRetryable("The payload no longer fits its job type.", details=details) from exc
         result = job_type.handler(ctx, payload)
     except AwaitSegments:
-        return _wait_for_segments(job, ctx)
+        return _wait_for_segments(row, ctx)
     except JobCancelled:
-        return _finish(job, ctx, Action.ABORT, error="cancelled while running")
+        return _finish(row, ctx, Action.ABORT, error="Cancelled while running.")
     except LeaseLost:
-        logger.warning("lease lost; the job's outcome is someone else's now", job_id=str(job.id))
-        return "lease_lost"
+        logger.warning("lease lost; the job's outcome is someone else's now", job_id=str(row.id))
+        return LEASE_LOST
     except NonRetryable as exc:
-        return _finish(job, ctx, Action.FAIL, error=str(exc), details={"retryable": False, **(exc.details or {})})
+        details = {"error_class": type(exc).__name__, "retryable": False, **(exc.details or {})}
+        return _finish(row, ctx, Action.FAIL, error=str(exc), details=details)
+    except RetryableError as exc:
+        return _retry_or_fail(row, ctx, str(exc), {"error_class": type(exc).__name__, **(exc.details or {})})
     except Exception as exc:
-        details = {"exception": type(exc).__name__, "attempt": job.attempts}
-        if job.attempts < job.max_attempts:
-            return _retry_later(job, ctx, error=str(exc) or type(exc).__name__, details=details)
-        return _finish(job, ctx, Action.FAIL, error=str(exc) or type(exc).__name__, details=details)
+        # Exception text may hold SQL, parameters or host names: the log gets it, the user a safe message.
+        logger.exception("job handler raised", job_id=str(row.id), job_type=row.type, attempt=row.attempts)
+        message = f"The job failed with an unexpected error ({type(exc).__name__})."
+        return _retry_or_fail(row, ctx, message, {"error_class": type(exc).__name__})
     return _Success(_as_json(result))
+
+
+def _retry_or_fail(row: Any, ctx: JobContext, error: str, details: dict[str, Any]) -> str:
+    details = {"retryable": True, "attempt": row.attempts, **details}
+    if row.attempts < row.max_attempts:
+        return _retry_later(row, ctx, error=error, details=details)
+    return _finish(row, ctx, Action.FAIL, error=error, details=details)
 
 
 def _as_json(result: Any) -> dict[str, Any] | None:
@@ -194,91 +230,89 @@ def _as_json(result: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _ours(job: Job, ctx: JobContext) -> tuple[Any, ...]:
-    return (Job.id == job.id, Job.locked_by == ctx.worker)
+def _ours(row: Any, ctx: JobContext) -> tuple[Any, ...]:
+    return (Job.id == row.id, Job.locked_by == ctx.worker)
 
 
-def _retry_later(job: Job, ctx: JobContext, *, error: str, details: dict[str, Any]) -> str:
-    delay_ms = backoff_ms(job.attempts, job.retry_base_ms, job.retry_cap_ms)
-    run_at = datetime.now(UTC) + timedelta(milliseconds=delay_ms)
+def _retry_later(row: Any, ctx: JobContext, *, error: str, details: dict[str, Any]) -> str:
+    """Back to `retrying`, due after the backoff by the database's clock; the wake-up is delayed rounded up, so
+    it never arrives before the job is due."""
+    delay_ms = backoff_ms(row.attempts, row.retry_base_ms, row.retry_cap_ms)
     with session() as s:
-        moved = apply(
+        moved = lifecycle.move_rows(
             s,
             Action.RETRY_LATER,
-            *_ours(job, ctx),
-            run_at=run_at,
+            *_ours(row, ctx),
+            run_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, delay_ms / 1000.0),
             locked_by=None,
             lease_expires_at=None,
             enqueued_at=func.now(),
-            error=error[:4000],
+            error=error[:MAX_ERROR_CHARS],
             error_details={**details, "retry_in_ms": delay_ms},
         )
-        if moved is None:
-            return "lease_lost"
-        wakeups.after_commit(s, [wakeups.Wakeup(job.id, delay_ms // 1000)])
+        if not moved:
+            return LEASE_LOST
+        wakeups.after_commit(s, [wakeups.Wakeup(row.id, -(-delay_ms // 1000))])
     return JobStatus.RETRYING.value
 
 
-def _wait_for_segments(job: Job, ctx: JobContext) -> str:
+def _wait_for_segments(row: Any, ctx: JobContext) -> str:
     """Park the parent until its last segment ends; the resume does not count as an attempt."""
     with session() as s:
-        waiting = apply(
+        waiting = lifecycle.move_rows(
             s,
             Action.WAIT,
-            *_ours(job, ctx),
+            *_ours(row, ctx),
             attempts=Job.attempts - 1,
             run_at=func.now(),
             locked_by=None,
             lease_expires_at=None,
             enqueued_at=None,
         )
-        if waiting is None:
-            return "lease_lost"
+        if not waiting:
+            return LEASE_LOST
         # Children that all ended before we parked left the resume to us.
-        if not s.scalar(
-            select(func.count())
-            .select_from(JobSegment)
-            .where(JobSegment.job_id == job.id, JobSegment.status.not_in([str(x) for x in segments.FINISHED]))
-        ):
-            apply(s, Action.PROMOTE, Job.id == job.id, enqueued_at=func.now())
-            wakeups.after_commit(s, [wakeups.Wakeup(job.id)])
+        if not _unfinished_segments(s, row.id):
+            lifecycle.move_rows(s, Action.PROMOTE, Job.id == row.id, enqueued_at=func.now())
+            wakeups.after_commit(s, [wakeups.Wakeup(row.id)])
     return JobStatus.PENDING.value
 
 
+def _unfinished_segments(s: Session, job_id: Any) -> int:
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(JobSegment)
+            .where(JobSegment.job_id == job_id, JobSegment.status.not_in([str(x) for x in FINISHED]))
+        )
+        or 0
+    )
+
+
 def _finish(
-    job: Job,
+    row: Any,
     ctx: JobContext,
     action: Action,
     *,
     error: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> str:
-    values = {
-        "locked_by": None,
-        "lease_expires_at": None,
-        "finished_at": func.now(),
-        "error": (error or "")[:4000],
-        "error_details": details,
-    }
     with session() as s:
-        finished = apply(s, action, *_ours(job, ctx), **values)
-        if finished is None:
-            return "lease_lost"
-        settle(s, finished)
-    return finished.status
+        finished = lifecycle.move_rows(
+            s,
+            action,
+            *_ours(row, ctx),
+            locked_by=None,
+            lease_expires_at=None,
+            finished_at=func.now(),
+            error=(error or "")[:MAX_ERROR_CHARS],
+            error_details=details,
+        )
+    return finished[0].status if finished else LEASE_LOST
 
 
-def settle(s: Session, job: Job) -> None:
-    """What a job's end sets off, in the same transaction: its credits and its webhook."""
-    if job.cost_credits and job.user_id is not None:
-        ref = held_credit_ref(s, job.id)
-        if ref is not None and job.status in (JobStatus.COMPLETED, JobStatus.REVIEW):
-            ledger.capture(ref, user_id=job.user_id, s=s)
-        elif ref is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            ledger.release(ref, user_id=job.user_id, s=s)
-    if job.parent_id is not None:
-        segments.child_finished(s, job)
-    if job.webhook_url:
-        from shared.jobs.webhooks import enqueue_delivery
-
-        enqueue_delivery(s, job, f"job.{job.status}")
+def statuses(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return counts

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
 from cronsim import CronSim, CronSimError
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,10 +33,9 @@ from shared.db import session
 from shared.db.enums import JobPriority
 from shared.db.models import Schedule, User
 from shared.errors import ConveyorError, InvalidInput, NotFound
-from shared.identity.users import check_timezone
-from shared.jobs.registry import get_job_type, load_job_types
+from shared.jobs.admission import Origin, parse_payload, resolve_type
 from shared.jobs.service import create_job
-from shared.scheduling.tick import step
+from shared.timezones import check_timezone
 
 logger = Logger(child=True)
 
@@ -214,21 +212,10 @@ def latest_slot(recurrence: Recurrence, *, due: datetime, now: datetime) -> date
 
 
 def checked_payload(job_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as the job type's model normalises it; the same checks and error codes as create_job."""
-    spec = get_job_type(job_type)
-    if spec is None:
-        raise InvalidInput(
-            "Unknown job type.",
-            code="unknown_job_type",
-            details={"field": "job_type", "type": job_type, "known": sorted(load_job_types())},
-        )
-    try:
-        return spec.payload_model.model_validate(payload).model_dump(mode="json")
-    except ValidationError as exc:
-        details = [
-            {"field": ".".join(map(str, e["loc"])), "type": e["type"], "message": e["msg"]} for e in exc.errors()
-        ]
-        raise InvalidInput("The payload does not fit this job type.", code="invalid_payload", details=details) from exc
+    """The payload as the job type's model normalises it, by the same admission checks as every new job: a
+    schedule is as untrusted as the API, so internal types are refused exactly as POST /v1/jobs refuses them."""
+    spec = resolve_type(job_type, Origin.SCHEDULE)
+    return parse_payload(spec, payload).model_dump(mode="json")
 
 
 def _clean_name(name: str) -> str:
@@ -289,8 +276,7 @@ def create_schedule(
     """Validate everything before writing; `timezone` defaults to the user's own zone."""
     name = _clean_name(name)
     payload = checked_payload(job_type, payload)
-    spec = get_job_type(job_type)
-    assert spec is not None
+    spec = resolve_type(job_type, Origin.SCHEDULE)
     attempts = _check_max_attempts(max_attempts if max_attempts is not None else spec.max_attempts)
     with session() as s:
         if timezone is None:
@@ -420,7 +406,6 @@ def slot_key(schedule_id: uuid.UUID, slot: datetime) -> str:
     return f"schedule:{schedule_id}:{slot.astimezone(UTC).isoformat()}"
 
 
-@step("jobs.recurring")
 def run_due_schedules() -> int:
     """Create one job for each due schedule (for its most recent due slot) and advance it; returns jobs created.
 
@@ -455,6 +440,7 @@ def run_due_schedules() -> int:
                         name=schedule.name,
                         idempotency_key=slot_key(schedule.id, slot),
                         schedule_id=schedule.id,
+                        origin=Origin.SCHEDULE,
                         s=s,
                     )
                 created += int(result.created)

@@ -11,6 +11,7 @@ job_segments), and resumes exactly once when the last segment ends.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,11 @@ from sqlalchemy.orm import Session
 
 from shared.db.enums import JobStatus, SegmentStatus
 from shared.db.models import Job, JobSegment
-from shared.jobs import wakeups
-from shared.jobs.states import Action, apply, apply_all
+from shared.jobs import lifecycle, wakeups
+from shared.jobs.admission import Origin
+from shared.jobs.lifecycle import ENDINGS, Event, Happening
+from shared.jobs.service import create_job
+from shared.jobs.states import Action
 
 FINISHED = (SegmentStatus.COMPLETED, SegmentStatus.FAILED, SegmentStatus.SKIPPED)
 SEGMENT_FOR_JOB_STATUS = {
@@ -42,8 +46,6 @@ class SegmentSpec:
 
 def fan_out(s: Session, parent: Job, child_type: str, specs: list[SegmentSpec]) -> list[JobSegment] | None:
     """Create the segments and a child job for each one not yet succeeded; None while any is unfinished."""
-    from shared.jobs.service import create_job
-
     if specs:
         s.execute(
             insert(JobSegment)
@@ -69,6 +71,7 @@ def fan_out(s: Session, parent: Job, child_type: str, specs: list[SegmentSpec]) 
             parent_id=parent.id,
             project_id=parent.project_id,
             dedupe_key=f"segment:{parent.id}:{spec.index}",
+            origin=Origin.SEGMENT,
             s=s,
         )
         s.execute(
@@ -79,10 +82,13 @@ def fan_out(s: Session, parent: Job, child_type: str, specs: list[SegmentSpec]) 
     return None
 
 
-def child_finished(s: Session, child: Job) -> bool:
+def child_finished(s: Session, child_id: uuid.UUID) -> bool:
     """Record a child's end on its segment; resume the parent if it was the last. True if this one resumed it."""
-    index = (child.payload or {}).get("segment_index")
-    if child.parent_id is None or index is None:
+    child = s.execute(
+        select(Job.parent_id, Job.status, Job.payload, Job.result, Job.error).where(Job.id == child_id)
+    ).one_or_none()
+    index = (child.payload or {}).get("segment_index") if child is not None else None
+    if child is None or child.parent_id is None or index is None:
         return False
     parent = s.scalar(select(Job).where(Job.id == child.parent_id).with_for_update())
     if parent is None:
@@ -104,7 +110,7 @@ def child_finished(s: Session, child: Job) -> bool:
     )
     if unfinished:
         return False
-    resumed = apply(s, Action.PROMOTE, Job.id == parent.id, run_at=func.now(), enqueued_at=func.now())
+    resumed = lifecycle.move_one(s, Action.PROMOTE, Job.id == parent.id, run_at=func.now(), enqueued_at=func.now())
     if resumed is None:
         return False
     wakeups.after_commit(s, [wakeups.Wakeup(parent.id)])
@@ -113,13 +119,35 @@ def child_finished(s: Session, child: Job) -> bool:
 
 def cancel_children(s: Session, parent_id: uuid.UUID) -> None:
     """A cancelled parent cancels its children: waiting ones at once, running ones at their next heartbeat."""
-    from shared.jobs.runner import settle
-
     children = select(Job.id).where(Job.parent_id == parent_id).scalar_subquery()
-    for child in apply_all(s, Action.CANCEL, Job.id.in_(children), finished_at=func.now()):
-        settle(s, child)
+    lifecycle.move(s, Action.CANCEL, Job.id.in_(children), finished_at=func.now())
     s.execute(
         update(Job)
         .where(Job.parent_id == parent_id, Job.status == JobStatus.RUNNING)
         .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
     )
+
+
+def reopen_segments(s: Session, job_id: uuid.UUID) -> None:
+    """A parent retried by its user runs its failed and skipped segments again; completed ones are kept (seed
+    004's resume)."""
+    s.execute(
+        update(JobSegment)
+        .where(JobSegment.job_id == job_id, JobSegment.status.in_([SegmentStatus.FAILED, SegmentStatus.SKIPPED]))
+        .values(status=SegmentStatus.PENDING, finished_at=None)
+    )
+
+
+def on_job_change(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
+    """The lifecycle consequence for segments: a child's end feeds its parent; a parent's cancel reaches its
+    children; a parent's retry reopens its failed segments."""
+    if happening in ENDINGS:
+        for job in jobs:
+            if job.parent_id is not None:
+                child_finished(s, job.id)
+    if happening in (Action.CANCEL, Action.ABORT, Event.CANCEL_REQUESTED):
+        for job in jobs:
+            cancel_children(s, job.id)
+    elif happening == Action.REQUEUE:
+        for job in jobs:
+            reopen_segments(s, job.id)

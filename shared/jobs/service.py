@@ -1,7 +1,7 @@
-"""Creating and managing jobs: the only code that writes the jobs table outside the worker.
+"""Creating and managing jobs: what users (and Conveyor's own domains) ask of the engine.
 
-Every state change is a conditional UPDATE whose WHERE names the states it may leave (see shared/jobs/states.py),
-so an illegal transition changes no row instead of relying on callers to check first.
+Every new job passes shared/jobs/admission.py; every state change goes through shared/jobs/lifecycle.py (a
+conditional UPDATE plus its subscribed consequences), so an illegal transition changes no row.
 """
 
 from __future__ import annotations
@@ -9,48 +9,36 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, func, select, text, tuple_, update
+from sqlalchemy import bindparam, func, select, text, tuple_
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.billing import ledger
-from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus, ReservationStatus, SegmentStatus
-from shared.db.models import CreditReservation, Job, JobLog, JobSegment
+from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus
+from shared.db.models import Job, JobLog, JobSegment
 from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.jobs import wakeups
-from shared.jobs.registry import get_job_type, load_job_types
-from shared.jobs.states import Action, apply
-from shared.projects.service import owned_project
+from shared.jobs import lifecycle, wakeups
+from shared.jobs.admission import Admitted, JobRequest, Origin, admit
+from shared.jobs.registry import JobType
+from shared.jobs.states import Action
 
 # Runs further out than SQS can delay a message wait as `pending`; the scheduler queues them when due.
 QUEUE_AHEAD = timedelta(seconds=wakeups.MAX_DELAY_S - 60)
-MAX_PAST = timedelta(days=1)
+MAX_BATCH = 1_000
 
 
 @dataclass(frozen=True)
 class Created:
     job: Job
     created: bool  # False: an earlier job was returned (same Idempotency-Key, or an active job with the dedupe key)
-
-
-def credit_ref(job_id: uuid.UUID, run: int = 1) -> str:
-    """The ledger reference of a job's credits; a job retried by its user reserves again under run 2, 3, ..."""
-    return f"job:{job_id}" if run == 1 else f"job:{job_id}:run{run}"
-
-
-def held_credit_ref(s: Session, job_id: uuid.UUID) -> str | None:
-    return s.scalar(
-        select(CreditReservation.reference).where(
-            CreditReservation.job_id == job_id, CreditReservation.status == ReservationStatus.HELD
-        )
-    )
 
 
 def request_fingerprint(body: Any) -> str:
@@ -60,8 +48,8 @@ def request_fingerprint(body: Any) -> str:
 def create_job(
     *,
     user_id: uuid.UUID | None,
-    type: str,
-    payload: dict[str, Any],
+    type: str | JobType,
+    payload: dict[str, Any] | None = None,
     priority: JobPriority = JobPriority.NORMAL,
     run_at: datetime | None = None,
     max_attempts: int | None = None,
@@ -75,77 +63,124 @@ def create_job(
     input_media_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
     schedule_id: uuid.UUID | None = None,
-    from_api: bool = False,
+    origin: Origin = Origin.API,
     s: Session | None = None,
 ) -> Created:
-    """Validate, store and (after commit) wake a worker for a new job, reserving its credits in the same transaction.
+    """Admit, store and (after commit) wake a worker for one job; its creation consequences (credits) run in the
+    same transaction. A type named by string from an untrusted origin (the default) may not be internal.
 
     Pass `s` to create the job inside a larger unit of work; the wake-up is then sent when that one commits.
     """
-    job_type = get_job_type(type)
-    if job_type is None or (from_api and job_type.internal):
-        # Internal types (webhook deliveries, derived media) are created by Conveyor itself, never by clients.
-        known = sorted(name for name, t in load_job_types().items() if not (from_api and t.internal))
-        raise InvalidInput("Unknown job type.", code="unknown_job_type", details={"type": type, "known": known})
-    try:
-        parsed = job_type.payload_model.model_validate(payload)
-    except ValidationError as exc:
-        details = [
-            {"field": ".".join(map(str, e["loc"])), "type": e["type"], "message": e["msg"]} for e in exc.errors()
-        ]
-        raise InvalidInput("The payload does not fit this job type.", code="invalid_payload", details=details) from exc
-    now = datetime.now(UTC)
-    run_at = run_at or now
-    if run_at.tzinfo is None:
-        raise InvalidInput("run_at needs a time zone.", details={"run_at": run_at.isoformat()})
-    if run_at < now - MAX_PAST:
-        raise InvalidInput(
-            "run_at is more than a day in the past.", code="run_at_in_past", details={"run_at": run_at.isoformat()}
-        )
-    if webhook_url is not None:
-        from shared.jobs.webhooks import check_webhook_url
-
-        check_webhook_url(webhook_url)
-
-    deferred = run_at > now + QUEUE_AHEAD
-    job_id = uuid.uuid4()
-    cost = job_type.cost(parsed) if user_id is not None else 0
-    values = {
-        "id": job_id,
-        "user_id": user_id,
-        "project_id": project_id,
-        "parent_id": parent_id,
-        "schedule_id": schedule_id,
-        "type": type,
-        "name": name,
-        "payload": parsed.model_dump(mode="json"),
-        "status": JobStatus.PENDING if deferred else JobStatus.QUEUED,
-        "priority": int(priority),
-        "max_attempts": max_attempts or job_type.max_attempts,
-        "retry_base_ms": job_type.retry_base_ms,
-        "retry_cap_ms": job_type.retry_cap_ms,
-        "run_at": run_at,
-        "timeout_s": timeout_s or job_type.timeout_s,
-        "enqueued_at": None if deferred else now,
-        "webhook_url": webhook_url,
-        "cost_credits": cost,
-        "input_media_id": input_media_id,
-        "idempotency_key": idempotency_key,
-        "request_hash": request_hash,
-        "dedupe_key": dedupe_key,
-    }
+    request = JobRequest(
+        type=type,
+        payload=payload,
+        priority=priority,
+        run_at=run_at,
+        max_attempts=max_attempts,
+        timeout_s=timeout_s,
+        name=name,
+        idempotency_key=idempotency_key,
+        dedupe_key=dedupe_key,
+        webhook_url=webhook_url,
+        project_id=project_id,
+        input_media_id=input_media_id,
+        parent_id=parent_id,
+        schedule_id=schedule_id,
+    )
     with unit_of_work(s) as tx:
-        if project_id is not None and user_id is not None:
-            owned_project(tx, user_id, project_id)
+        (admitted,) = admit(tx, user_id, [request], origin=origin)
+        values = _row_values(user_id, admitted, request_hash, datetime.now(UTC))
         job = tx.scalars(_insert_statement(tuple(values)), values).one_or_none()
         if job is None:
             return Created(_existing(tx, user_id, idempotency_key, request_hash, dedupe_key), created=False)
-        if cost:
-            ledger.reserve(user_id, cost, credit_ref(job_id), reason=f"job {type}", job_id=job_id, s=tx)  # type: ignore[arg-type]
-        if not deferred:
-            delay = max(0, int((run_at - now).total_seconds()))
-            wakeups.after_commit(tx, [wakeups.Wakeup(job_id, delay)])
+        lifecycle.created(tx, [job])
+        _wake(tx, [(job.id, job.status, job.run_at)])
         return Created(job, created=True)
+
+
+@dataclass(frozen=True)
+class BulkCreated:
+    jobs: list[Job]
+    created: list[bool]  # per job: False where an earlier job was returned (replay, or an active dedupe key)
+
+
+def create_jobs(
+    *,
+    user_id: uuid.UUID | None,
+    requests: Sequence[JobRequest],
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    origin: Origin = Origin.API,
+) -> BulkCreated:
+    """Up to MAX_BATCH jobs in one transaction: every request is admitted first (all or nothing), the rows go
+    in with one INSERT, credits are reserved together, the wake-ups leave after commit.
+
+    With `idempotency_key`, job i gets the key `<key>#<i>`: replaying the same batch returns the same jobs, and
+    the same key with a different body is a conflict.
+    """
+    if not 1 <= len(requests) <= MAX_BATCH:
+        raise InvalidInput(f"A batch holds 1-{MAX_BATCH} jobs.", details={"field": "jobs", "count": len(requests)})
+    if idempotency_key is not None:
+        requests = [replace(r, idempotency_key=f"{idempotency_key}#{i}") for i, r in enumerate(requests)]
+    now = datetime.now(UTC)
+    with session() as tx:
+        admitted = admit(tx, user_id, requests, origin=origin)
+        rows = [_row_values(user_id, a, request_hash, now) for a in admitted]
+        inserted = {job.id: job for job in tx.scalars(_bulk_insert_statement(), {"rows": _as_records(rows)})}
+        jobs: list[Job] = []
+        created: list[bool] = []
+        for values, request in zip(rows, requests, strict=True):
+            job = inserted.get(values["id"])
+            if job is None:
+                job = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
+            jobs.append(job)
+            created.append(job.id in inserted)
+        fresh = [job for job in jobs if job.id in inserted]
+        lifecycle.created(tx, fresh)
+        _wake(tx, [(job.id, job.status, job.run_at) for job in fresh])
+        return BulkCreated(jobs, created)
+
+
+def _row_values(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str | None, now: datetime) -> dict:
+    request, spec = admitted.request, admitted.job_type
+    deferred = admitted.run_at > now + QUEUE_AHEAD
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "project_id": request.project_id,
+        "parent_id": request.parent_id,
+        "schedule_id": request.schedule_id,
+        "type": spec.name,
+        "name": request.name,
+        "payload": admitted.payload.model_dump(mode="json"),
+        "status": JobStatus.PENDING.value if deferred else JobStatus.QUEUED.value,
+        "priority": int(request.priority),
+        "max_attempts": request.max_attempts or spec.max_attempts,
+        "retry_base_ms": spec.retry_base_ms,
+        "retry_cap_ms": spec.retry_cap_ms,
+        "run_at": admitted.run_at,
+        "timeout_s": request.timeout_s or spec.timeout_s,
+        "enqueued_at": None if deferred else now,
+        "webhook_url": request.webhook_url,
+        "cost_credits": admitted.cost,
+        "input_media_id": request.input_media_id,
+        "idempotency_key": request.idempotency_key,
+        "request_hash": request_hash,
+        "dedupe_key": request.dedupe_key,
+    }
+
+
+def _wake(s: Session, jobs: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
+    """Wake-ups for the queued ones, delayed until their run_at (rounded up: never early)."""
+    now = datetime.now(UTC)
+    wakeups.after_commit(
+        s,
+        [
+            wakeups.Wakeup(job_id, wakeups.delay_until(run_at, now))
+            for job_id, status, run_at in jobs
+            if status == JobStatus.QUEUED
+        ],
+    )
 
 
 @lru_cache(maxsize=16)
@@ -154,14 +189,65 @@ def _insert_statement(keys: tuple[str, ...]) -> Any:
 
     The postgresql dialect's `insert()` is never cached (its `inherit_cache` is False), so building it per job
     recompiled it every time: two thirds of a job creation's CPU. A text statement with typed bind parameters,
-    mapped back onto the model, compiles once.
+    mapped back onto the model, compiles once; it runs as a named prepared statement (one round trip).
     """
     table = Job.__table__
     columns, params = ", ".join(keys), ", ".join(":" + k for k in keys)
     # The names are the model's own column names (the keys of `values` in create_job), never input.
     sql = f"INSERT INTO {table.name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING RETURNING *"  # noqa: S608
     statement = text(sql).bindparams(*(bindparam(k, type_=table.c[k].type) for k in keys))
-    return select(Job).from_statement(statement.columns(*table.columns))
+    return select(Job).from_statement(statement.columns(*table.columns)).execution_options(prepared=True)
+
+
+_BULK_KEYS = (
+    "id",
+    "user_id",
+    "project_id",
+    "parent_id",
+    "schedule_id",
+    "type",
+    "name",
+    "payload",
+    "status",
+    "priority",
+    "max_attempts",
+    "retry_base_ms",
+    "retry_cap_ms",
+    "run_at",
+    "timeout_s",
+    "enqueued_at",
+    "webhook_url",
+    "cost_credits",
+    "input_media_id",
+    "idempotency_key",
+    "request_hash",
+    "dedupe_key",
+)  # what _row_values fills
+
+
+@lru_cache(maxsize=1)
+def _bulk_insert_statement() -> Any:
+    """One INSERT … SELECT FROM jsonb_to_recordset(:rows): a whole batch in one statement and one parameter."""
+    table = Job.__table__
+    dialect = postgresql.dialect()
+    record = ", ".join(f"{k} {table.c[k].type.compile(dialect=dialect)}" for k in _BULK_KEYS)
+    columns = ", ".join(_BULK_KEYS)
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns} "  # noqa: S608 - model column names only
+        f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({record}) ON CONFLICT DO NOTHING RETURNING *"
+    )
+    return select(Job).from_statement(text(sql).columns(*table.columns))
+
+
+def _as_records(rows: Sequence[dict[str, Any]]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    return json.dumps([{k: plain(v) for k, v in row.items()} for row in rows])
 
 
 def _existing(
@@ -178,18 +264,9 @@ def _existing(
                     details={"idempotency_key": idempotency_key},
                 )
             return job
-    if dedupe_key is not None:
-        job = s.scalar(
-            select(Job).where(
-                and_(
-                    Job.user_id.is_not_distinct_from(user_id),
-                    Job.dedupe_key == dedupe_key,
-                    Job.status.in_([str(x) for x in ACTIVE_JOB_STATUSES]),
-                )
-            )
-        )
-        if job is not None:
-            return job
+    job = _active_with_dedupe_key(s, user_id, dedupe_key)
+    if job is not None:
+        return job
     raise Conflict("The job conflicts with another one; try again.")
 
 
@@ -237,25 +314,11 @@ def list_jobs(user_id: uuid.UUID, flt: JobFilter, *, limit: int, cursor: str | N
 def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Cancel a job that has not started (at once) or ask a running one to stop (seen at its next heartbeat)."""
     with session() as tx:
-        job = apply(tx, Action.CANCEL, Job.id == job_id, Job.user_id == user_id, finished_at=func.now())
+        job = lifecycle.move_one(tx, Action.CANCEL, Job.id == job_id, Job.user_id == user_id, finished_at=func.now())
         if job is not None:
-            from shared.jobs.runner import settle
-            from shared.jobs.segments import cancel_children
-
-            settle(tx, job)
-            cancel_children(tx, job_id)
             return job
-        running = tx.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.user_id == user_id, Job.status == JobStatus.RUNNING)
-            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
-            .returning(Job)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
+        running = lifecycle.request_cancel(tx, Job.id == job_id, Job.user_id == user_id)
         if running is not None:
-            from shared.jobs.segments import cancel_children
-
-            cancel_children(tx, job_id)
             return running
         current = get_job(user_id, job_id, s=tx)
         raise Conflict(
@@ -266,27 +329,43 @@ def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
 
 
 def retry_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    """Run a failed or cancelled job again from scratch: attempts reset to 0 and credits reserved anew."""
+    """Run a failed or cancelled job again from scratch: attempts reset to 0 (its consequences reserve the
+    credits anew and reopen failed segments).
+
+    A job whose dedupe key is now held by another active job cannot run beside it: 409 naming that job.
+    """
     with session() as tx:
-        job = apply(
-            tx,
-            Action.REQUEUE,
-            Job.id == job_id,
-            Job.user_id == user_id,
-            attempts=0,
-            run_at=func.now(),
-            enqueued_at=func.now(),
-            started_at=None,
-            finished_at=None,
-            cancel_requested_at=None,
-            error=None,
-            error_details=None,
-            result=None,
-            progress=0,
-            success_count=0,
-            failure_count=0,
-            skip_count=0,
-        )
+        try:
+            with tx.begin_nested():
+                job = lifecycle.move_one(
+                    tx,
+                    Action.REQUEUE,
+                    Job.id == job_id,
+                    Job.user_id == user_id,
+                    attempts=0,
+                    run_at=func.now(),
+                    enqueued_at=func.now(),
+                    started_at=None,
+                    finished_at=None,
+                    cancel_requested_at=None,
+                    error=None,
+                    error_details=None,
+                    result=None,
+                    progress=0,
+                    success_count=0,
+                    failure_count=0,
+                    skip_count=0,
+                )
+        except IntegrityError as exc:
+            current = get_job(user_id, job_id, s=tx)
+            active = _active_with_dedupe_key(tx, user_id, current.dedupe_key, exclude=job_id)
+            if active is None:
+                raise
+            raise Conflict(
+                "Another active job holds this job's dedupe key; wait for it or cancel it first.",
+                code="dedupe_key_active",
+                details={"dedupe_key": current.dedupe_key, "active_job_id": str(active.id)},
+            ) from exc
         if job is None:
             current = get_job(user_id, job_id, s=tx)
             raise Conflict(
@@ -294,32 +373,29 @@ def retry_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
                 code="job_not_retryable",
                 details={"status": current.status},
             )
-        if job.cost_credits:
-            runs = tx.scalar(
-                select(func.count()).select_from(CreditReservation).where(CreditReservation.job_id == job_id)
-            )
-            ledger.reserve(
-                user_id,
-                job.cost_credits,
-                credit_ref(job_id, runs + 1),
-                reason=f"job {job.type} retried",
-                job_id=job_id,
-                s=tx,
-            )
-        # Segments that failed or were skipped run again; those that succeeded are kept (seed 004's resume).
-        tx.execute(
-            update(JobSegment)
-            .where(JobSegment.job_id == job_id, JobSegment.status.in_([SegmentStatus.FAILED, SegmentStatus.SKIPPED]))
-            .values(status=SegmentStatus.PENDING, finished_at=None)
-        )
         wakeups.after_commit(tx, [wakeups.Wakeup(job_id)])
         return job
+
+
+def _active_with_dedupe_key(
+    s: Session, user_id: uuid.UUID | None, dedupe_key: str | None, *, exclude: uuid.UUID | None = None
+) -> Job | None:
+    if dedupe_key is None:
+        return None
+    query = select(Job).where(
+        Job.user_id.is_not_distinct_from(user_id),
+        Job.dedupe_key == dedupe_key,
+        Job.status.in_([str(x) for x in ACTIVE_JOB_STATUSES]),
+    )
+    if exclude is not None:
+        query = query.where(Job.id != exclude)
+    return s.scalar(query)
 
 
 def commit_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Accept a job in review (or a failed one) as done, as seed 000's REVIEW/FAILURE → DONE commit."""
     with session() as tx:
-        job = apply(tx, Action.COMMIT, Job.id == job_id, Job.user_id == user_id, committed_at=func.now())
+        job = lifecycle.move_one(tx, Action.COMMIT, Job.id == job_id, Job.user_id == user_id, committed_at=func.now())
         if job is None:
             current = get_job(user_id, job_id, s=tx)
             raise Conflict(
@@ -327,10 +403,6 @@ def commit_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
                 code="job_not_committable",
                 details={"status": current.status},
             )
-        if job.webhook_url:
-            from shared.jobs.webhooks import enqueue_delivery
-
-            enqueue_delivery(tx, job, f"job.{job.status}")
         return job
 
 

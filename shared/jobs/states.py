@@ -2,20 +2,16 @@
 
 Seeds 000, 001 and 004 each had their own status enum; Conveyor's covers all three (docs/jobs.md maps them).
 A transition is an UPDATE whose WHERE lists the states it may leave, so two racing actors cannot both move a
-job: the loser's UPDATE matches no row. Nothing checks a status in Python and then writes.
+job: the loser's UPDATE matches no row. Nothing checks a status in Python and then writes. The UPDATEs and
+what each one sets off live in shared/jobs/lifecycle.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from shared.db.enums import JobStatus
-from shared.db.models import Job
 
 S = JobStatus
 
@@ -60,22 +56,3 @@ def legal_targets(status: JobStatus) -> set[JobStatus]:
     if status == S.RUNNING:
         targets.add(S.REVIEW)  # SUCCEED with failed items
     return targets
-
-
-def apply(s: Session, action: Action, *where: Any, **values: Any) -> Job | None:
-    """Move the job matching `where` (if in a legal source state) to the action's target; returns it, or None."""
-    jobs = apply_all(s, action, *where, **values)
-    return jobs[0] if jobs else None
-
-
-def apply_all(s: Session, action: Action, *where: Any, **values: Any) -> list[Job]:
-    """Move every job matching `where` that is in a legal source state; returns the jobs that moved."""
-    transition = TRANSITIONS[action]
-    statement = (
-        update(Job)
-        .where(Job.status.in_([str(x) for x in transition.sources]), *where)
-        .values(status=values.pop("status", str(transition.target)), **values)
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
-    return list(s.execute(statement).scalars().all())

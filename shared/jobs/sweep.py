@@ -20,11 +20,9 @@ from shared.config import get_settings
 from shared.db.enums import RUNNABLE_JOB_STATUSES, JobStatus
 from shared.db.models import Job
 from shared.db.session import session
-from shared.jobs import wakeups
-from shared.jobs.runner import settle
+from shared.jobs import lifecycle, wakeups
 from shared.jobs.service import QUEUE_AHEAD
-from shared.jobs.states import Action, apply_all
-from shared.scheduling.tick import step
+from shared.jobs.states import Action
 
 logger = Logger(child=True)
 
@@ -32,7 +30,6 @@ BATCH = 500
 MAX_TOP_UP = 1000
 
 
-@step("jobs.expired_leases")
 def recover_expired_leases() -> int:
     with session() as s:
         expired = (
@@ -44,34 +41,33 @@ def recover_expired_leases() -> int:
             .scalar_subquery()
         )
         common = {"locked_by": None, "lease_expires_at": None}
-        retried = apply_all(
+        retried = lifecycle.move_rows(
             s,
             Action.RETRY_LATER,
             Job.id.in_(expired),
             Job.attempts < Job.max_attempts,
             run_at=func.now(),
             enqueued_at=func.now(),
-            error="the worker stopped answering (lease expired)",
+            error="The worker stopped answering (lease expired); the job will run again.",
+            error_details={"error_class": "LeaseExpired", "retryable": True},
             **common,
         )
-        failed = apply_all(
+        failed = lifecycle.move_rows(
             s,
             Action.FAIL,
             Job.id.in_(expired),
             Job.attempts >= Job.max_attempts,
             finished_at=func.now(),
-            error="the worker stopped answering (lease expired) on the last attempt",
+            error="The worker stopped answering (lease expired) on the last attempt.",
+            error_details={"error_class": "LeaseExpired", "retryable": False},
             **common,
         )
-        for job in failed:
-            settle(s, job)
         wakeups.after_commit(s, [wakeups.Wakeup(job.id) for job in retried])
     if retried or failed:
         logger.warning("expired leases recovered", retried=len(retried), failed=len(failed))
     return len(retried) + len(failed)
 
 
-@step("jobs.deferred")
 def queue_deferred_jobs() -> int:
     now = datetime.now(UTC)
     with session() as s:
@@ -83,10 +79,8 @@ def queue_deferred_jobs() -> int:
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        queued = apply_all(s, Action.PROMOTE, Job.id.in_(due), enqueued_at=func.now())
-        wakeups.after_commit(
-            s, [wakeups.Wakeup(job.id, max(0, int((job.run_at - now).total_seconds()))) for job in queued]
-        )
+        queued = lifecycle.move(s, Action.PROMOTE, Job.id.in_(due), enqueued_at=func.now())
+        wakeups.after_commit(s, [wakeups.Wakeup(job.id, wakeups.delay_until(job.run_at, now)) for job in queued])
     return len(queued)
 
 
@@ -101,7 +95,6 @@ def queued_messages() -> int | None:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-@step("jobs.top_up_wakeups")
 def top_up_wakeups() -> int:
     with session() as s:
         due = s.scalar(

@@ -9,9 +9,11 @@ commit and send, or SQS refused it).
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 from sqlalchemy import event
@@ -23,6 +25,16 @@ from shared.config import get_settings
 logger = Logger(child=True)
 
 MAX_DELAY_S = 900  # SQS's limit; later runs are woken by the sweep
+
+
+def delay_until(run_at: datetime, now: datetime | None = None) -> int:
+    """Whole seconds to delay a wake-up for a job due at `run_at`, rounded UP and capped at SQS's limit.
+
+    Rounding down would deliver a wake-up before the job is due: it claims nothing, is deleted, and the job
+    waits for the sweep (a minute). Later than due by under a second is the price of SQS's whole seconds.
+    """
+    seconds = (run_at - (now or datetime.now(UTC))).total_seconds()
+    return max(0, min(MAX_DELAY_S, math.ceil(seconds)))
 
 
 @dataclass(frozen=True)

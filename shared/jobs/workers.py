@@ -27,7 +27,6 @@ from shared.db import session
 from shared.db.enums import WorkerStatus
 from shared.db.models import Worker
 from shared.errors import InvalidInput
-from shared.scheduling.tick import step
 
 STALE_AFTER = timedelta(minutes=15)
 STOPPED_AFTER = timedelta(days=1)
@@ -117,7 +116,6 @@ def list_workers(*, status: WorkerStatus | None = None, limit: int = 50, offset:
     return WorkerPage(items=rows[:limit], next_offset=offset + limit if len(rows) > limit else None)
 
 
-@step("jobs.stale_workers")
 def sweep_workers() -> int:
     """Mark quiet workers stale, long-quiet ones stopped, and prune long-stopped rows; returns rows changed.
 

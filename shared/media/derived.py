@@ -79,7 +79,7 @@ def enqueue_derivatives(s: Session, media: MediaFile) -> list[Created]:
     return [
         create_job(
             user_id=media.user_id,
-            type=type_,
+            type={THUMBNAIL_TYPE: make_thumbnail, POSTER_TYPE: make_poster}[type_],
             payload={"media_id": str(media.id)},
             name=f"{derivation.value} of {media.original_filename or media.id}"[:200],
             dedupe_key=dedupe_key(media.id, derivation),

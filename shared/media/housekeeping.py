@@ -13,12 +13,10 @@ from shared.db import session
 from shared.db.enums import MediaStatus
 from shared.db.models import MediaFile
 from shared.media.service import purge
-from shared.scheduling.tick import step
 
 BATCH = 100
 
 
-@step("media.expired")
 def delete_expired_media() -> int:
     """Purge up to BATCH expired media files (originals and derived); returns how many records were deleted."""
     with session() as s:

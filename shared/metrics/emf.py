@@ -49,6 +49,30 @@ def job_outcome(
         logger.warning("could not emit job metrics", extra={"job_type": job_type, "outcome": outcome}, exc_info=True)
 
 
+def job_batch(outcomes: list[tuple[str, str, float | None, float | None]]) -> None:
+    """One worker batch as ONE document: `JobCount` and a count per outcome (`Jobs_<status>`), with every job's
+    `JobDuration` and `QueueLatency` as value arrays (EMF holds up to 100 values per metric).
+
+    `outcomes` holds (job_type, status, duration_ms, queue_latency_ms). No per-type dimension: a document has
+    one value per dimension, and a batch may mix types (per-type figures are in the metrics API).
+    """
+    try:
+        metrics = _metrics()
+        metrics.add_metric(name="JobCount", unit=MetricUnit.Count, value=len(outcomes))
+        counts: dict[str, int] = {}
+        for _, status, duration_ms, latency_ms in outcomes[:100]:
+            counts[status] = counts.get(status, 0) + 1
+            if duration_ms is not None:
+                metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=max(0.0, float(duration_ms)))
+            if latency_ms is not None:
+                metrics.add_metric(name="QueueLatency", unit=MetricUnit.Milliseconds, value=max(0.0, float(latency_ms)))
+        for status, n in sorted(counts.items()):
+            metrics.add_metric(name=f"Jobs_{status}", unit=MetricUnit.Count, value=n)
+        metrics.flush_metrics()
+    except Exception:
+        logger.warning("could not emit job batch metrics", exc_info=True)
+
+
 def measurement(name: str, value: float, *, unit: MetricUnit = MetricUnit.Count, label: str | None = None) -> None:
     """A recorded measurement (shared.metrics.service.record) as a CloudWatch metric of the same name.
 

@@ -78,9 +78,16 @@ class Publisher:
 _registry: dict[str, type[Publisher]] = {}
 
 
+def use(publishers: dict[str, type[Publisher]]) -> None:
+    """Offer these publisher classes by kind (a function's composition root calls it; nothing registers itself)."""
+    _registry.update(publishers)
+
+
 def register(kind: str) -> Callable[[type[Publisher]], type[Publisher]]:
+    """Decorator form of `use`, for a deployment's own module that its composition root imports (and tests)."""
+
     def add(cls: type[Publisher]) -> type[Publisher]:
-        _registry[kind] = cls
+        use({kind: cls})
         return cls
 
     return add

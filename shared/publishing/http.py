@@ -7,7 +7,7 @@ with the user's webhook signing secret, plus an `Idempotency-Key` header. It ans
 else (5xx, 408/429, timeouts, connection trouble, an unreadable 2xx) is transient and the job retries.
 
 The URL guard runs again before every attempt and the connection goes to the addresses it checked (DNS rebinding),
-exactly as for job webhooks: the code is shared/jobs/webhooks.py's.
+exactly as for job webhooks: the code is shared/outbound.py's.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from dataclasses import asdict
 from typing import Any
 
 from shared.identity import vault
-from shared.jobs import webhooks
-from shared.publishing.base import ItemSnapshot, Publisher, PublishRejected, PublishResult, register
+from shared import webhooks
+from shared.jobs.errors import RetryableError
+from shared.publishing.base import ItemSnapshot, Publisher, PublishRejected, PublishResult
 
 KIND = "webhook"
 EVENT = "item.publish"
 
 
-class PublishAttemptFailed(Exception):
+class PublishAttemptFailed(RetryableError):
     """A transient failure: the publish job retries it with backoff (same idempotency key)."""
 
 
@@ -61,7 +62,6 @@ def _parse(snippet: bytes) -> PublishResult:
     return PublishResult(remote_id=str(remote_id), remote_url=url if isinstance(url, str) else None)
 
 
-@register(KIND)
 class WebhookPublisher(Publisher):
     """config: user_id (whose signing secret signs), endpoint_url."""
 

@@ -40,14 +40,13 @@ from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs.context import JobContext
-from shared.jobs.errors import NonRetryable
+from shared.jobs.errors import NonRetryable, RetryableError
 from shared.jobs.registry import job_type
 from shared.jobs.service import Created, create_job
 from shared.media import service as media_service
 from shared.projects.service import owned_project
 from shared.publishing.base import FileLink, ItemSnapshot, PublishRejected, PublishResult
 from shared.publishing.service import get_publisher, instantiate
-from shared.scheduling.tick import step
 
 logger = Logger(child=True)
 
@@ -385,7 +384,7 @@ def _start_publish(
 ) -> Created:
     return create_job(
         user_id=user_id,
-        type=PUBLISH_TYPE,
+        type=PUBLISH,
         payload={"item_id": str(item_id), "reason": reason, "late_by_s": late_by_s},
         dedupe_key=f"publish:{item_id}",
         s=s,
@@ -566,12 +565,17 @@ def publish_item(ctx: JobContext, payload: PublishPayload) -> dict[str, Any]:
         ctx.log("publishing failed for good", level=LogLevel.ERROR, data={"error": message[:500]})
         raise NonRetryable(f"publishing refused: {message}") from exc
     except Exception as exc:
-        message = str(exc) or type(exc).__name__
+        # Exception text may hold SQL, host names or a platform's internals: the log gets it, the item a class.
+        logger.exception("publish attempt failed", item_id=str(item_id), attempt=ctx.attempt)
+        if isinstance(exc, RetryableError):  # a message written for users (a receiver's status, a timeout)
+            message = str(exc)
+        else:
+            message = f"The publisher failed with an unexpected error ({type(exc).__name__})."
         if ctx.last_attempt:
             _fail(item_id, lock_id, f"gave up after {ctx.attempt} attempts: {message}")
         else:
             _note_retry(item_id, lock_id, message)
-        ctx.log("publish attempt failed", level=LogLevel.WARNING, data={"attempt": ctx.attempt, "error": message[:500]})
+        ctx.log("publish attempt failed", level=LogLevel.WARNING, data={"attempt": ctx.attempt, "error": message})
         raise
     try:
         recorded = _record(item_id, lock_id, result)
@@ -592,7 +596,7 @@ def publish_item(ctx: JobContext, payload: PublishPayload) -> dict[str, Any]:
     }
 
 
-job_type(
+PUBLISH = job_type(
     PUBLISH_TYPE,
     payload=PublishPayload,
     max_attempts=PUBLISH_MAX_ATTEMPTS,
@@ -605,7 +609,6 @@ job_type(
 # --- the scheduler step ---------------------------------------------------------------------------------------
 
 
-@step("items.due")
 def start_due_publishing() -> int:
     """Start a publish job for every due item (and every stale publishing lock); returns how many were started.
 

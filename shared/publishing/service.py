@@ -19,8 +19,7 @@ from shared.db.models import Credential
 from shared.db.models import Publisher as PublisherRow
 from shared.db.session import session, unit_of_work
 from shared.errors import InvalidInput, NotFound
-from shared.jobs.webhooks import check_webhook_url
-from shared.publishing import http as _builtin  # noqa: F401 - registers the built-in `webhook` kind
+from shared.outbound import check_webhook_url
 from shared.publishing.base import Publisher, publisher_class
 
 MAX_PUBLISHERS = 100

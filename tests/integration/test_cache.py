@@ -111,7 +111,7 @@ def test_the_sweep_deletes_only_expired_entries(db, monkeypatch) -> None:  # typ
     monkeypatch.setattr(cache, "SWEEP_BATCH", 2)
 
     # When: the scheduler step runs
-    from shared.scheduling.tick import STEPS
+    from functions.scheduler.composition import STEPS
 
     assert ("cache.expired", cache.delete_expired_entries) in STEPS
     deleted = cache.delete_expired_entries()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import uuid
 
@@ -78,46 +80,37 @@ def test_worker_accepts_the_sample_sqs_event_shape(db: object) -> None:
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
 
 
-def test_scheduler_runs_its_registered_steps_on_a_scheduled_event(db: object) -> None:
+def test_scheduler_runs_its_listed_steps_on_a_scheduled_event(db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.scheduler import handler as module
     from functions.scheduler.handler import handler
-    from shared.scheduling import tick
 
     calls: list[str] = []
-    tick.STEPS.append(("probe", lambda: calls.append("probe") or 1))
-    try:
-        result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=60))
-    finally:
-        tick.STEPS.pop()
+    monkeypatch.setattr(module, "STEPS", (*module.STEPS, ("probe", lambda: calls.append("probe") or 1)))
+    result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=60))
 
     assert calls == ["probe"]
     assert result["steps"]["probe"] == 1
 
 
-def test_scheduler_stops_starting_steps_when_out_of_time(db: object) -> None:
+def test_scheduler_stops_starting_steps_when_out_of_time(db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.scheduler import handler as module
     from functions.scheduler.handler import handler
-    from shared.scheduling import tick
 
-    tick.STEPS.append(("late", lambda: 1))
-    try:
-        result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=1))
-    finally:
-        tick.STEPS.pop()
+    monkeypatch.setattr(module, "STEPS", (*module.STEPS, ("late", lambda: 1)))
+    result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=1))
 
     assert result["steps"]["late"] == "skipped: out of time"
 
 
-def test_a_failing_scheduler_step_does_not_stop_the_others(db: object) -> None:
+def test_a_failing_scheduler_step_does_not_stop_the_others(db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.scheduler import handler as module
     from functions.scheduler.handler import handler
-    from shared.scheduling import tick
 
     def broken() -> int:
         raise RuntimeError("boom")
 
-    tick.STEPS.extend([("broken", broken), ("after", lambda: 2)])
-    try:
-        result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=60))
-    finally:
-        del tick.STEPS[-2:]
+    monkeypatch.setattr(module, "STEPS", (*module.STEPS, ("broken", broken), ("after", lambda: 2)))
+    result = handler(scheduled_event(), LambdaContext("conveyor-test-scheduler", timeout_s=60))
 
     assert result["steps"]["broken"] == "failed"
     assert result["steps"]["after"] == 2

@@ -13,6 +13,7 @@ from shared.db import session
 from shared.db.models import Job, JobSegment
 from shared.jobs import service
 from shared.jobs.context import JobContext
+from shared.jobs import registry
 from shared.jobs.registry import job_type
 from shared.jobs.runner import run_batch
 from shared.jobs.segments import SegmentSpec
@@ -134,3 +135,6 @@ def test_cancelling_a_waiting_parent_cancels_its_children(aws_env, alice) -> Non
     with session() as s:
         statuses = set(s.scalars(select(Job.status).where(Job.parent_id == parent.id)))
     assert statuses == {"cancelled"}
+
+
+registry.use(split, part)  # this module's test job types, offered like a composition root would

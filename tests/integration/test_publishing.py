@@ -21,7 +21,7 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.db import session
 from shared.db.models import Item, Job, JobLog
-from shared.jobs import webhooks
+from shared import webhooks
 from shared.jobs.service import create_job
 from shared.publishing import items
 from shared.publishing.base import ItemSnapshot, Publisher, PublishResult, _registry, register
@@ -220,7 +220,7 @@ def test_duplicate_jobs_and_deliveries_call_the_publisher_once(alice, platform) 
     item_id = due_item(alice)
     items.start_due_publishing()
     # A second job for the same item (e.g. publish-now racing the tick, or a re-sent message) ...
-    extra = create_job(user_id=alice.id, type=items.PUBLISH_TYPE, payload={"item_id": item_id}).job
+    extra = create_job(user_id=alice.id, type=items.PUBLISH, payload={"item_id": item_id}).job
 
     drain()
     drain()  # ... and the wake-ups delivered again

@@ -16,6 +16,7 @@ from shared.db import session
 from shared.db.models import Job, Schedule, User
 from shared.jobs import schedules
 from shared.jobs.context import JobContext
+from shared.jobs import registry
 from shared.jobs.registry import job_type
 from shared.jobs.schedules import Recurrence, next_runs
 
@@ -409,3 +410,6 @@ def test_the_scheduler_function_runs_the_recurring_step(aws_env, alice) -> None:
 
     assert result["steps"]["jobs.recurring"] == 1
     assert len(jobs_of(sid)) == 1
+
+
+registry.use(noop)  # this module's test job types, offered like a composition root would

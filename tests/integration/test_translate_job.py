@@ -31,7 +31,7 @@ from shared.i18n.translations import (
     translate_batch,
 )
 from shared.jobs import wakeups
-from shared.jobs.builtin.translate import TranslateText, translate_cost, translate_text
+from shared.i18n.translate_job import TranslateText, translate_cost, translate_text
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
 from shared.jobs.service import create_job

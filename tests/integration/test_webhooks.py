@@ -19,10 +19,11 @@ from shared.db.enums import JobStatus, WebhookStatus
 from shared.db.models import Credential, Job, WebhookDelivery
 from shared.errors import InvalidInput
 from shared.identity import vault
-from shared.jobs import webhooks
+from shared import outbound, webhooks
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
 from shared.jobs.registry import get_job_type
+from shared.jobs.admission import Origin
 from shared.jobs.service import create_job
 from tests.conftest import reconfigure
 from tests.support.http import local_server, read_body, reply
@@ -73,14 +74,14 @@ def loopback_allowed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
 
 
 def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
-    real = webhooks._resolve
+    real = outbound._resolve
 
     def resolve(host: str, port: int) -> list[str]:
         if host in answers:
             return answers[host]
         return real(host, port)
 
-    monkeypatch.setattr(webhooks, "_resolve", resolve)
+    monkeypatch.setattr(outbound, "_resolve", resolve)
 
 
 def finished_job(user: TestUser, url: str, *, status: JobStatus = JobStatus.COMPLETED) -> WebhookDelivery:
@@ -191,7 +192,7 @@ def test_an_unresolvable_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     def no_answer(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(webhooks, "_resolve", no_answer)
+    monkeypatch.setattr(outbound, "_resolve", no_answer)
     with pytest.raises(webhooks.UnresolvableHost) as refused:
         webhooks.check_webhook_url("https://nowhere.invalid/")
     assert refused.value.code == "webhook_url_not_allowed"
@@ -393,7 +394,7 @@ def test_a_transient_dns_failure_retries(
     def no_answer(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
-    monkeypatch.setattr(webhooks, "_resolve", no_answer)
+    monkeypatch.setattr(outbound, "_resolve", no_answer)
     with pytest.raises(webhooks.DeliveryAttemptFailed, match="did not resolve"):
         run(deliver_job(delivery.id).id)
     assert delivery_row(delivery.id).status == "pending"
@@ -403,7 +404,9 @@ def test_nobody_can_run_a_delivery_of_someone_elses_job(
     loopback_allowed: None, alice: TestUser, bob: TestUser, receiver: Receiver
 ) -> None:
     delivery = finished_job(alice, receiver.url)
-    stolen = create_job(user_id=bob.id, type=webhooks.DELIVER_TYPE, payload={"delivery_id": str(delivery.id)}).job
+    stolen = create_job(
+        user_id=bob.id, type=webhooks.DELIVER_TYPE, payload={"delivery_id": str(delivery.id)}, origin=Origin.SYSTEM
+    ).job
     with pytest.raises(NonRetryable, match="no such webhook delivery"):
         run(stolen.id)
     assert receiver.requests == []
@@ -415,7 +418,7 @@ def test_nothing_is_queued_without_a_url_or_for_deliveries(aws_env: dict[str, st
     with session() as s:
         assert webhooks.enqueue_delivery(s, job, "job.completed") is None
         deliver = create_job(
-            user_id=alice.id, type=webhooks.DELIVER_TYPE, payload={"delivery_id": str(uuid.uuid4())}, s=s
+            user_id=alice.id, type=webhooks.DELIVER, payload={"delivery_id": str(uuid.uuid4())}, s=s
         ).job
         deliver.webhook_url = "https://hooks.example.com/x"  # never set in practice; ignored all the same
         assert webhooks.enqueue_delivery(s, deliver, "job.failed") is None

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from shared.jobs import demo
 from shared.jobs.errors import JobCancelled, NonRetryable
-from shared.jobs.registry import load_job_types
+from shared.jobs.registry import offered as load_job_types
 from tests.conftest import reconfigure
 
 DEMO_TYPES = {"demo.sleep", "demo.fail", "demo.noop", "demo.items"}

@@ -1,4 +1,4 @@
-"""`/v1/jobs`: create (idempotent), list, inspect, cancel, retry, commit, logs, segments."""
+"""`/v1/jobs`: create one or a batch (idempotent), list, inspect, cancel, retry, commit, logs, segments."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from functions.api.auth import caller
 from shared.db.enums import JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
 from shared.jobs import service
+from shared.jobs.admission import JobRequest
 from shared.media.downloads import download_url
 
 router = Router()
@@ -38,6 +39,27 @@ class JobCreate(BaseModel):
     webhook_url: Annotated[str, Field(max_length=2000)] | None = None
     project_id: uuid.UUID | None = None
     input_media_id: uuid.UUID | None = None
+
+    def request(self) -> JobRequest:
+        return JobRequest(
+            type=self.type,
+            payload=self.payload,
+            name=self.name,
+            priority=JobPriority[self.priority.upper()],
+            run_at=self.run_at,
+            max_attempts=self.max_attempts,
+            timeout_s=self.timeout_s,
+            dedupe_key=self.dedupe_key,
+            webhook_url=self.webhook_url,
+            project_id=self.project_id,
+            input_media_id=self.input_media_id,
+        )
+
+
+class JobBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: Annotated[list[JobCreate], Field(min_length=1, max_length=service.MAX_BATCH)]
 
 
 class Counts(BaseModel):
@@ -129,6 +151,11 @@ class JobList(BaseModel):
     next_cursor: str | None
 
 
+class JobBatchOut(BaseModel):
+    items: list[JobOut]
+    created: list[bool] = Field(description="Per job: false where an earlier job was returned (replay, dedupe_key).")
+
+
 class LogOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -180,12 +207,29 @@ def create_job(
         project_id=body.project_id,
         input_media_id=body.input_media_id,
         idempotency_key=idempotency_key,
-        from_api=True,
         request_hash=service.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
     )
     # A replayed Idempotency-Key gets the first response again; a live duplicate (dedupe_key) is a 200.
     status = 201 if created.created or idempotency_key else 200
     return JobOut.of(created.job), status
+
+
+@router.post(
+    "/v1/jobs/batch",
+    tags=["jobs"],
+    summary="Create up to 1,000 jobs in one transaction (all or none; idempotent with an Idempotency-Key header)",
+)
+def create_jobs(
+    body: JobBatchCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> tuple[JobBatchOut, int]:
+    created = service.create_jobs(
+        user_id=caller().user_id,
+        requests=[job.request() for job in body.jobs],
+        idempotency_key=idempotency_key,
+        request_hash=service.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
+    )
+    return JobBatchOut(items=[JobOut.of(job) for job in created.jobs], created=created.created), 201
 
 
 @router.get("/v1/jobs", tags=["jobs"], summary="List your jobs, newest first")

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
-from shared.jobs import webhooks
+from shared import webhooks
 
 router = Router()
 

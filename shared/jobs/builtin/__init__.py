@@ -1,10 +1,5 @@
-"""The job types every deployment has. Importing this package registers them."""
+"""Job types the engine itself offers, knowing no domain (today: `email.send`).
 
-from shared.automations import sales  # noqa: F401 - registers sale.process
-from shared.jobs.builtin import (
-    email,  # noqa: F401 - registers email.send
-    translate,  # noqa: F401
-    webhook,  # noqa: F401 - registers webhook.deliver
-)
-from shared.media import derived  # noqa: F401 - registers media.thumbnail and media.poster
-from shared.publishing import items  # noqa: F401 - registers item.publish (and the items.due scheduler step)
+Types that belong to a domain live in it (`shared.webhooks`, `shared.media.derived`, `shared.publishing.items`,
+`shared.automations.sales`, `shared.i18n.translate_job`); each function's composition root lists the ones it runs.
+"""

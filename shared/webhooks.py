@@ -2,11 +2,10 @@
 
 A job created with a `webhook_url` gets one signed POST per terminal status it reaches. The flow:
 
-1. `check_webhook_url` at job creation (fast 422) and again right before every attempt, because DNS may answer
-   differently by then (rebinding). The connection goes to the exact addresses that were checked, never to a
-   second lookup, and redirects are not followed, so a receiver cannot bounce us into the private network.
-2. `enqueue_delivery`, called by the worker inside the transaction that ends the job: a `webhook_deliveries`
-   row (the outbox) plus a `webhook.deliver` job, so the wake-up is sent only if the job's end commits.
+1. `check_webhook_url` (shared/outbound.py) at job creation (fast 422) and again right before every attempt.
+2. `on_job_end`, a lifecycle consequence the composition roots subscribe: inside the transaction that ends the
+   job it calls `enqueue_delivery`, which writes a `webhook_deliveries` row (the outbox) plus a
+   `webhook.deliver` job, so the wake-up is sent only if the job's end commits.
 3. `deliver`, the `webhook.deliver` handler: signs with the Standard Webhooks scheme (`webhook-id` is the
    delivery id, stable across retries, so receivers dedupe) and records every attempt on the row in its own
    transaction. 2xx delivers; a 4xx other than 408/429 fails for good; anything else retries with the job's
@@ -21,21 +20,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import http.client
-import ipaddress
 import json
 import secrets
-import socket
-import ssl
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
@@ -43,14 +37,25 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from shared.config import get_settings
 from shared.db import session
 from shared.db.enums import WebhookStatus
 from shared.db.models import Credential, Job, WebhookDelivery
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.identity import vault
 from shared.jobs.context import JobContext
-from shared.jobs.errors import NonRetryable
+from shared.jobs.errors import NonRetryable, RetryableError
+from shared.jobs.lifecycle import ENDINGS, Happening
+from shared.jobs.registry import job_type
+from shared.jobs.service import create_job
+from shared.jobs.states import Action
+from shared.outbound import (  # noqa: F401 - the guard is part of this module's interface
+    TIMEOUT_S,
+    CheckedUrl,
+    UnresolvableHost,
+    WebhookUrlRefused,
+    check_webhook_url,
+    post,
+)
 
 logger = Logger(child=True)
 
@@ -60,11 +65,7 @@ SECRET_LABEL = "Webhook signing secret"  # noqa: S105 - a label
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
 
-MAX_URL_CHARS = 2048
-TIMEOUT_S = 10.0
-RESPONSE_SNIPPET_BYTES = 512
 USER_AGENT = "Conveyor-Webhooks/1.0"
-REFUSAL_CODE = "webhook_url_not_allowed"
 
 # Retries: the handler's own schedule, independent of the job that triggered it.
 MAX_ATTEMPTS = 10
@@ -72,196 +73,8 @@ RETRY_BASE_MS = 5_000
 RETRY_CAP_MS = 3_600_000
 TIMEOUT_JOB_S = 60
 
-#: Cloud instance metadata endpoints: refused even for allow-listed hosts (credentials live behind them).
-METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 #: 4xx answers that mean "try later" rather than "never".
 RETRYABLE_4XX = frozenset({408, 429})
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-# --- the URL guard ----------------------------------------------------------------------------------------------
-
-
-class WebhookUrlRefused(InvalidInput):
-    """The URL may not be called: wrong scheme, credentials in it, or it leads to a non-public address."""
-
-    code = REFUSAL_CODE
-
-
-class UnresolvableHost(WebhookUrlRefused):
-    """DNS gave no answer. At job creation that is a refusal; before a delivery it is a reason to retry."""
-
-
-@dataclass(frozen=True)
-class CheckedUrl:
-    """A URL that passed the guard, with the addresses it was checked against: connect to these, nothing else."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-    addresses: tuple[str, ...]
-    allow_listed: bool
-
-
-def _refuse(message: str, reason: str, **details: Any) -> WebhookUrlRefused:
-    return WebhookUrlRefused(message, details={"reason": reason, **details})
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    """Every address the host resolves to (a seam for tests: they monkeypatch this to fake DNS)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """An IPv4 address hidden in an IPv6 one (mapped, 6to4, Teredo, NAT64): judged like the IPv4 address."""
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip.teredo is not None:
-        return ip.teredo[1]
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
-def address_refusal(ip: IPAddress) -> str | None:
-    """Why this address may not be called (None: it is a public unicast address)."""
-    if ip in METADATA_ADDRESSES:
-        return "metadata"
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None and (reason := address_refusal(embedded)):
-            return reason
-        if ip.is_site_local:
-            return "site_local"
-    for flag in ("is_loopback", "is_link_local", "is_multicast", "is_unspecified", "is_reserved", "is_private"):
-        if getattr(ip, flag):
-            return flag.removeprefix("is_")
-    if not ip.is_global:  # 100.64.0.0/10 (carrier-grade NAT) and friends
-        return "not_global"
-    return None
-
-
-def _allow_listed(host: str) -> bool:
-    allowed = {h.strip().lower().strip("[]").rstrip(".") for h in get_settings().webhook_allowed_hosts}
-    return host in allowed
-
-
-def check_webhook_url(url: str) -> CheckedUrl:
-    """Refuse (InvalidInput, code `webhook_url_not_allowed`) any URL a webhook may not call; return what to call.
-
-    https only (http for allow-listed hosts), no user:password, and every address the host resolves to must be
-    public: one private answer is enough to refuse, since we could not choose which one a client would use.
-    Hosts in `settings.webhook_allowed_hosts` skip the address check (the laptop stack calls loopback), but
-    never reach the cloud metadata addresses.
-    """
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_CHARS:
-        raise _refuse(f"The webhook URL must be 1-{MAX_URL_CHARS} characters.", "length")
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise _refuse("The webhook URL contains whitespace or control characters.", "malformed")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise _refuse("The webhook URL is malformed.", "malformed") from None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    if scheme not in ("https", "http") or not host:
-        raise _refuse("The webhook URL must be an https:// URL with a host.", "scheme")
-    if parts.username is not None or parts.password is not None:
-        raise _refuse("The webhook URL must not contain credentials.", "credentials", host=host)
-    allow_listed = _allow_listed(host)
-    if scheme == "http" and not allow_listed:
-        raise _refuse("The webhook URL must use https.", "scheme", host=host)
-    port = port or (443 if scheme == "https" else 80)
-    try:
-        addresses = _resolve(host, port)
-    except (OSError, UnicodeError) as exc:
-        raise UnresolvableHost(
-            "The webhook URL's host does not resolve.", details={"reason": "unresolvable", "host": host}
-        ) from exc
-    if not addresses:
-        raise UnresolvableHost(
-            "The webhook URL's host does not resolve.", details={"reason": "unresolvable", "host": host}
-        )
-    for address in addresses:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            raise _refuse("The webhook URL's host resolves to an unusable address.", "malformed", host=host) from None
-        reason = "metadata" if ip in METADATA_ADDRESSES else (None if allow_listed else address_refusal(ip))
-        if reason is not None:
-            raise _refuse(
-                "The webhook URL leads to a private, loopback, link-local or otherwise non-public address.",
-                reason,
-                host=host,
-                address=str(ip),
-            )
-    return CheckedUrl(url, scheme, host, port, tuple(addresses), allow_listed)
-
-
-# --- the HTTP call: pinned to the checked addresses, no proxies, no redirects ----------------------------------
-
-
-def _connect_pinned(addresses: tuple[str, ...], port: int, timeout: Any) -> socket.socket:
-    last: OSError | None = None
-    for address in addresses:
-        try:
-            return socket.create_connection((address, port), timeout)
-        except OSError as exc:
-            last = exc
-    raise last or OSError("no address to connect to")
-
-
-def _pinned(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
-    """A connection class that keeps the URL's host (Host header, TLS SNI and certificate check) but connects to
-    the addresses the guard approved instead of resolving the name again."""
-
-    class Pinned(base):  # type: ignore[misc,valid-type]
-        def __init__(self, host: str, *, addresses: tuple[str, ...], **kwargs: Any) -> None:
-            super().__init__(host, **kwargs)
-
-            def create_connection(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> Any:
-                return _connect_pinned(addresses, address[1], timeout)
-
-            self._create_connection = create_connection
-
-    return Pinned
-
-
-_PinnedHTTP = _pinned(http.client.HTTPConnection)
-_PinnedHTTPS = _pinned(http.client.HTTPSConnection)
-
-
-class _PinnedHandler(urllib.request.AbstractHTTPHandler):
-    def __init__(self, addresses: tuple[str, ...]) -> None:
-        super().__init__()
-        self.addresses = addresses
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(functools.partial(_PinnedHTTP, addresses=self.addresses), req)
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_PinnedHTTPS, addresses=self.addresses)
-        return self.do_open(factory, req, context=ssl.create_default_context())
-
-    http_request = urllib.request.AbstractHTTPHandler.do_request_
-    https_request = urllib.request.AbstractHTTPHandler.do_request_
-
-
-def post(checked: CheckedUrl, body: bytes, headers: dict[str, str], *, timeout: float = TIMEOUT_S) -> tuple[int, bytes]:
-    """POST and return (status, the first bytes of the answer). Any status comes back as a value: the opener has
-    no error processor, no redirect handler and no proxy handler, only the pinned connection."""
-    opener = urllib.request.OpenerDirector()
-    opener.add_handler(_PinnedHandler(checked.addresses))
-    request = urllib.request.Request(checked.url, data=body, headers=headers, method="POST")  # noqa: S310 - checked
-    with opener.open(request, timeout=timeout) as response:
-        return int(response.status), response.read(RESPONSE_SNIPPET_BYTES)
 
 
 # --- the signing secret -----------------------------------------------------------------------------------------
@@ -359,8 +172,6 @@ def enqueue_delivery(s: Session, job: Job, event: str) -> WebhookDelivery | None
     """
     if not job.webhook_url or job.user_id is None or job.type == DELIVER_TYPE:
         return None
-    from shared.jobs.service import create_job  # service imports this module lazily too
-
     # The caller may hold a Job whose status was changed by a core UPDATE: read what the transaction sees.
     current = s.execute(select(Job).where(Job.id == job.id).execution_options(populate_existing=True)).scalar_one()
     event = event if event.startswith("job.") else f"job.{event}"
@@ -380,7 +191,7 @@ def enqueue_delivery(s: Session, job: Job, event: str) -> WebhookDelivery | None
     s.flush()
     create_job(
         user_id=current.user_id,
-        type=DELIVER_TYPE,
+        type=DELIVER,
         payload={"delivery_id": str(delivery.id)},
         dedupe_key=f"webhook:{delivery.id}",
         s=s,
@@ -413,7 +224,7 @@ class DeliverPayload(BaseModel):
     delivery_id: uuid.UUID
 
 
-class DeliveryAttemptFailed(Exception):
+class DeliveryAttemptFailed(RetryableError):
     """A retryable failure (5xx, 408/429, timeout, connection or DNS error): the job's backoff decides when."""
 
 
@@ -538,3 +349,28 @@ def deliver(ctx: JobContext, payload: DeliverPayload, *, send: Callable[..., tup
         _record(delivery.id, status=WebhookStatus.FAILED, response_status=status, error=error)
         raise NonRetryable(f"the receiver refused the webhook with HTTP {status}")
     _retry_or_fail(ctx, delivery.id, error, response_status=status)
+
+
+DELIVER = job_type(
+    DELIVER_TYPE,
+    payload=DeliverPayload,
+    max_attempts=MAX_ATTEMPTS,
+    retry_base_ms=RETRY_BASE_MS,
+    retry_cap_ms=RETRY_CAP_MS,
+    timeout_s=TIMEOUT_JOB_S,
+    internal=True,  # created by job outcomes only, never through the API
+)(deliver)
+
+
+# --- the lifecycle consequence ----------------------------------------------------------------------------------
+
+_NOTIFIED = ENDINGS | {Action.COMMIT}
+
+
+def on_job_end(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
+    """Queue a webhook for each job with a URL that reached a terminal status (or was committed)."""
+    if happening not in _NOTIFIED:
+        return
+    for job in jobs:
+        if job.webhook_url:
+            enqueue_delivery(s, job, f"job.{job.status}")
