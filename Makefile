@@ -18,6 +18,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
