@@ -113,6 +113,9 @@ def get_engine() -> Engine:
         pool_recycle=1800,
         connect_args=connect_args(),
     )
+    from shared.db import prepared  # imports pg8000, like the engine's first connection: not before it is needed
+
+    prepared.install(engine)  # statements marked `.execution_options(prepared=True)`: see shared/db/prepared.py
 
     if from_secret:
 

@@ -8,19 +8,30 @@ lease expiry cannot write over the job's new run: it gets LeaseLost instead.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from shared.db import session
 from shared.db.enums import JobStatus, LogLevel
 from shared.db.models import Job, JobLog, JobSegment
+from shared.jobs import lifecycle
 from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost
 from shared.jobs.segments import SegmentSpec, fan_out
+
+
+@dataclass
+class Completion:
+    """What `JobContext.completing()` yields: its transaction, and the result recorded with the job."""
+
+    result: dict[str, Any] | None = None
+    session: Session = field(init=False)
 
 
 @dataclass
@@ -34,6 +45,8 @@ class JobContext:
     lease_s: int
     remaining_ms: Callable[[], int] = field(default=lambda: 60_000)
     total: int = 0
+    #: Set by `completing()`: the job's end was already recorded, atomically with the handler's side effect.
+    completed_status: str | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -101,6 +114,29 @@ class JobContext:
         if done is None:
             raise AwaitSegments(f"job {self.job_id} waits for {len(segments)} segment(s)")
         return done
+
+    @contextmanager
+    def completing(self, result: dict[str, Any] | None = None) -> Iterator[Completion]:
+        """A transaction in which the handler makes its side effect and the job is recorded as done.
+
+        Both commit or neither: a worker killed before the commit leaves no effect and the job runs again; after
+        it, the job is done and never runs again. If the lease was lost meanwhile (another worker now holds the
+        job), the effect is rolled back and LeaseLost raised: the other run makes it instead. Use it for effects
+        in Conveyor's database; an effect elsewhere needs an idempotency key (the job id) on the other side.
+
+            with ctx.completing() as done:
+                done.session.execute(...)
+                done.result = {"sent": 3}
+            return done.result
+        """
+        completion = Completion(result=result)
+        with session() as s:
+            completion.session = s
+            yield completion
+            moved = lifecycle.succeed(s, worker=self.worker, results=[(self.job_id, completion.result)])
+            if not moved:
+                raise LeaseLost(f"job {self.job_id} is no longer held by {self.worker}")
+        self.completed_status = moved[0].status
 
     def log(self, message: str, *, level: LogLevel | str = LogLevel.INFO, data: dict[str, Any] | None = None) -> None:
         """A line in the job's log, readable through the API. Never put secrets here."""

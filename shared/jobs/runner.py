@@ -178,6 +178,8 @@ def run_one(row: Any, *, worker: str, remaining_ms: Callable[[], int], lease_s: 
         total=row.total,
     )
     status = _execute(row, ctx)
+    if isinstance(status, _Success) and ctx.completed_status is not None:
+        status = ctx.completed_status  # recorded by ctx.completing(), with the handler's side effect
     outcome = Outcome(row.id, row.type, "pending" if isinstance(status, _Success) else status, 0.0, latency)
     outcome.duration_ms = (time.monotonic() - started) * 1000
     return outcome, status if isinstance(status, _Success) else None

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text, update
 
 from shared.db import session
-from shared.db.models import Job, WebhookDelivery
+from shared.db.models import Job, JobLog, WebhookDelivery
 from shared.jobs import registry, service, sweep, wakeups
 from shared.jobs.context import JobContext
 from shared.jobs.registry import job_type
@@ -67,7 +67,23 @@ def step(ctx: JobContext, payload: Step) -> dict[str, int]:
     return {"attempt": ctx.attempt}
 
 
-registry.use(step)
+class Effect(BaseModel):
+    lose_lease: bool = False
+
+
+@job_type("regress.effect", payload=Effect)
+def effect(ctx: JobContext, payload: Effect) -> dict[str, int] | None:
+    """A side effect in our database, recorded with the job's end by ctx.completing()."""
+    with ctx.completing() as done:
+        done.session.add(JobLog(job_id=ctx.job_id, level="info", message="the side effect"))
+        if payload.lose_lease:  # another worker takes the job over before we commit
+            with session() as s:
+                s.execute(update(Job).where(Job.id == ctx.job_id).values(locked_by="someone-else"))
+        done.result = {"effects": 1}
+    return done.result
+
+
+registry.use(step, effect)
 
 
 @pytest.fixture
@@ -148,6 +164,25 @@ def test_a_sub_second_backoff_is_honoured_by_its_own_wake_up_without_the_sweep(a
     # Then the retry ran: its wake-up did not arrive before the job was due and get thrown away
     assert status(created.id) == "completed"
     assert [str(created.id), str(created.id)] == RUNS
+
+
+def effects(job_id: uuid.UUID) -> int:
+    with session() as s:
+        return s.scalar(select(func.count()).select_from(JobLog).where(JobLog.job_id == job_id)) or 0
+
+
+def test_a_side_effect_made_while_completing_commits_with_the_jobs_end(db, quiet_transport) -> None:  # type: ignore[no-untyped-def]
+    done = service.create_job(user_id=None, type="regress.effect", payload={}).job
+    stolen = service.create_job(user_id=None, type="regress.effect", payload={"lose_lease": True}).job
+
+    result = run_batch(2, worker="w-effect", remaining_ms=lambda: 60_000)
+
+    outcomes = {o.job_id: o.status for o in result.outcomes}
+    assert (outcomes[done.id], status(done.id), effects(done.id)) == ("completed", "completed", 1)
+    with session() as s:
+        assert s.scalar(select(Job.result).where(Job.id == done.id)) == {"effects": 1}
+    # The job another worker took over keeps no effect of ours: that run makes it.
+    assert (outcomes[stolen.id], status(stolen.id), effects(stolen.id)) == ("lease_lost", "running", 0)
 
 
 # --- one admission path -------------------------------------------------------------------------------------
