@@ -33,6 +33,7 @@ def _compose_every_function() -> None:
     for root in (worker, api, scheduler, media):
         root.compose()
 
+
 # Never let a test reach real AWS, whatever the developer's shell holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)

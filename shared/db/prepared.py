@@ -238,7 +238,8 @@ def install(engine: Engine) -> None:
 
 
 def _do_commit(dbapi_connection: Any) -> None:
-    dbapi_connection.execute_simple("commit")
+    if dbapi_connection._in_transaction:  # nothing to commit after a single autocommitted statement
+        dbapi_connection.execute_simple("commit")
 
 
 def _do_rollback(dbapi_connection: Any) -> None:

@@ -55,6 +55,14 @@ CLAIM_COLUMNS = (
     Job.retry_cap_ms,
 )
 
+
+def quiet(row: Any) -> bool:
+    """True when no consequence acts on this row's end: no credits, no webhook, no parent. The worker then
+    writes such rows' outcomes as one self-committing statement. A consequence that acts on other rows must
+    extend this test."""
+    return not (row.cost_credits or row.webhook_url or row.parent_id)
+
+
 #: The terminal happenings: what a job's end sets off.
 ENDINGS = frozenset({Action.SUCCEED, Action.FAIL, Action.CANCEL, Action.ABORT})
 

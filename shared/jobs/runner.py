@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from shared.config import get_settings
 from shared.db.enums import JobStatus
 from shared.db.models import Job, JobSegment
-from shared.db.session import session
+from shared.db.session import session, single_statement
 from shared.jobs import lifecycle, wakeups
 from shared.jobs.context import JobContext
 from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable, RetryableError
@@ -79,7 +79,7 @@ def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worke
     """Claim up to `limit` jobs and run them one after another (one Lambda invocation runs one thing at a time)."""
     margin_s = get_settings().job_lease_margin_s
     claimed_at = time.monotonic()  # before the statement: the leases began no earlier than this
-    with session() as s:
+    with single_statement() as s:  # one prepared statement, atomic alone: one round trip
         rows = lifecycle.claim(
             s,
             limit=limit,
@@ -101,7 +101,7 @@ def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worke
             outcome, success = run_one(row, worker=worker, remaining_ms=remaining_ms, lease_s=lease_s)
             result.outcomes.append(outcome)
             if success is not None:
-                recorder.add(row.id, success, outcome)
+                recorder.add(row, success, outcome)
     finally:
         recorder.close()
     return result
@@ -122,14 +122,14 @@ class _SuccessRecorder:
 
     def __init__(self, worker: str) -> None:
         self._worker = worker
-        self._pending: list[tuple[Any, _Success, Outcome]] = []
+        self._pending: list[tuple[Any, _Success, Outcome]] = []  # (claimed row, success, outcome)
         self._lock = threading.Lock()  # guards _pending and _timer
         self._writing = threading.Lock()  # one write at a time, in finishing order
         self._timer: threading.Timer | None = None
 
-    def add(self, job_id: Any, success: _Success, outcome: Outcome) -> None:
+    def add(self, row: Any, success: _Success, outcome: Outcome) -> None:
         with self._lock:
-            self._pending.append((job_id, success, outcome))
+            self._pending.append((row, success, outcome))
             if self._timer is None:
                 self._timer = threading.Timer(FLUSH_AFTER_S, self.flush)
                 self._timer.daemon = True
@@ -144,10 +144,13 @@ class _SuccessRecorder:
                 self._timer = None
             if not batch:
                 return
+            # Rows no consequence acts on are one self-committing statement (one round trip); others need a
+            # transaction for their consequences.
+            unit = single_statement if all(lifecycle.quiet(row) for row, _, _ in batch) else session
             try:
-                with session() as s:
+                with unit() as s:
                     moved = lifecycle.succeed(
-                        s, worker=self._worker, results=[(job_id, success.result) for job_id, success, _ in batch]
+                        s, worker=self._worker, results=[(row.id, success.result) for row, success, _ in batch]
                     )
             except Exception:
                 # The jobs stay `running` under our lease; when it expires the sweep runs them again.
@@ -156,8 +159,8 @@ class _SuccessRecorder:
                     outcome.status = "unrecorded"
                 return
             statuses = {row.id: row.status for row in moved}
-            for job_id, _, outcome in batch:
-                outcome.status = statuses.get(job_id, LEASE_LOST)
+            for row, _, outcome in batch:
+                outcome.status = statuses.get(row.id, LEASE_LOST)
 
     def close(self) -> None:
         self.flush()

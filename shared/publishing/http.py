@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from shared.identity import vault
 from shared import webhooks
+from shared.identity import vault
 from shared.jobs.errors import RetryableError
 from shared.publishing.base import ItemSnapshot, Publisher, PublishRejected, PublishResult
 

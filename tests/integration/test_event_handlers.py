@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import uuid
+
+import pytest
 
 from local.events import s3_object_created_body, scheduled_event, sqs_event, sqs_message
 from local.lambda_context import LambdaContext

@@ -11,9 +11,8 @@ from sqlalchemy import func, select, update
 from shared.billing import ledger
 from shared.db import session
 from shared.db.models import Job, JobSegment
-from shared.jobs import service
+from shared.jobs import registry, service
 from shared.jobs.context import JobContext
-from shared.jobs import registry
 from shared.jobs.registry import job_type
 from shared.jobs.runner import run_batch
 from shared.jobs.segments import SegmentSpec

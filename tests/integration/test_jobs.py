@@ -17,10 +17,9 @@ from shared.billing import ledger
 from shared.config import get_settings
 from shared.db import session
 from shared.db.models import Job
-from shared.jobs import service, wakeups
+from shared.jobs import registry, service, wakeups
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
-from shared.jobs import registry
 from shared.jobs.registry import job_type
 from shared.jobs.runner import backoff_ms
 from tests.support.jobs import deliver_once, drain, queued_messages
@@ -475,4 +474,6 @@ def claim(s, limit: int, worker: str) -> list:  # type: ignore[no-untyped-def]
     return lifecycle_claim(s, limit=limit, worker=worker, worker_id=None, lease_cap_s=60, margin_s=30)
 
 
-registry.use(echo, boom, items, heartbeat, stolen)  # this module's test job types, offered like a composition root would
+registry.use(
+    echo, boom, items, heartbeat, stolen
+)  # this module's test job types, offered like a composition root would

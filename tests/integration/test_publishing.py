@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
+from shared import webhooks
 from shared.db import session
 from shared.db.models import Item, Job, JobLog
-from shared import webhooks
 from shared.jobs.service import create_job
 from shared.publishing import items
 from shared.publishing.base import ItemSnapshot, Publisher, PublishResult, _registry, register

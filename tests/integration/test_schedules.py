@@ -14,9 +14,8 @@ from sqlalchemy import func, select, update
 
 from shared.db import session
 from shared.db.models import Job, Schedule, User
-from shared.jobs import schedules
+from shared.jobs import registry, schedules
 from shared.jobs.context import JobContext
-from shared.jobs import registry
 from shared.jobs.registry import job_type
 from shared.jobs.schedules import Recurrence, next_runs
 

@@ -21,6 +21,7 @@ from shared.db.enums import JobStatus
 from shared.db.models import Job, Metric, Translation
 from shared.errors import InvalidInput
 from shared.i18n import translations
+from shared.i18n.translate_job import TranslateText, translate_cost, translate_text
 from shared.i18n.translations import (
     AmazonTranslateProvider,
     PseudoLocaleProvider,
@@ -31,7 +32,6 @@ from shared.i18n.translations import (
     translate_batch,
 )
 from shared.jobs import wakeups
-from shared.i18n.translate_job import TranslateText, translate_cost, translate_text
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
 from shared.jobs.service import create_job

@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
+from shared import outbound, webhooks
 from shared.db import session
 from shared.db.enums import JobStatus, WebhookStatus
 from shared.db.models import Credential, Job, WebhookDelivery
 from shared.errors import InvalidInput
 from shared.identity import vault
-from shared import outbound, webhooks
+from shared.jobs.admission import Origin
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable
 from shared.jobs.registry import get_job_type
-from shared.jobs.admission import Origin
 from shared.jobs.service import create_job
 from tests.conftest import reconfigure
 from tests.support.http import local_server, read_body, reply
