@@ -136,4 +136,4 @@ def test_cancelling_a_waiting_parent_cancels_its_children(aws_env, alice) -> Non
     assert statuses == {"cancelled"}
 
 
-registry.use(split, part)  # this module's test job types, offered like a composition root would
+registry.use(split, part)  # offered as a composition root would

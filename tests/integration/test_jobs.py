@@ -474,6 +474,4 @@ def claim(s, limit: int, worker: str) -> list:  # type: ignore[no-untyped-def]
     return lifecycle_claim(s, limit=limit, worker=worker, worker_id=None, lease_cap_s=60, margin_s=30)
 
 
-registry.use(
-    echo, boom, items, heartbeat, stolen
-)  # this module's test job types, offered like a composition root would
+registry.use(echo, boom, items, heartbeat, stolen)  # offered as a composition root would

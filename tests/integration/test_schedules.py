@@ -411,4 +411,4 @@ def test_the_scheduler_function_runs_the_recurring_step(aws_env, alice) -> None:
     assert len(jobs_of(sid)) == 1
 
 
-registry.use(noop)  # this module's test job types, offered like a composition root would
+registry.use(noop)  # offered as a composition root would
