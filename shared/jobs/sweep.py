@@ -46,8 +46,7 @@ def recover_expired_leases() -> int:
             Action.RETRY_LATER,
             Job.id.in_(expired),
             Job.attempts < Job.max_attempts,
-            run_at=func.now(),
-            enqueued_at=func.now(),
+            enqueued_at=func.now(),  # run_at is kept: the job keeps its place in the queue, not behind the backlog
             error="The worker stopped answering (lease expired); the job will run again.",
             error_details={"error_class": "LeaseExpired", "retryable": True},
             **common,
