@@ -119,15 +119,18 @@ def _check_fields(request: JobRequest, now: datetime) -> datetime:
     return run_at
 
 
-def _owned_ids(s: Session, user_id: uuid.UUID | None, column: Any, owner: Any, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+def _owned_ids(
+    s: Session | None, user_id: uuid.UUID | None, column: Any, owner: Any, ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
     if not ids:
         return set()
+    assert s is not None, "ids to check need a session"
     query = select(column).where(column.in_(ids))
     query = query.where(owner == user_id) if user_id is not None else query.where(owner.is_(None))
     return set(s.scalars(query))
 
 
-def check_references(s: Session, user_id: uuid.UUID | None, requests: Sequence[JobRequest]) -> None:
+def check_references(s: Session | None, user_id: uuid.UUID | None, requests: Sequence[JobRequest]) -> None:
     """Every project, input media and parent the requests name is the user's (404 otherwise, no hint which)."""
     checks = (
         ("project_id", Project.id, Project.user_id, "No such project."),
@@ -147,7 +150,8 @@ def check_references(s: Session, user_id: uuid.UUID | None, requests: Sequence[J
 def admit(s: Session, user_id: uuid.UUID | None, requests: Sequence[JobRequest], *, origin: Origin) -> list[Admitted]:
     """Validate every request (all or nothing); raises the first problem as a 4xx ConveyorError.
 
-    For a batch, a field problem names its index in `details.index`.
+    For a batch, a field problem names its index in `details.index`. `s` may be None only when no request
+    references an id (nothing to look up).
     """
     now = datetime.now(UTC)
     admitted: list[Admitted] = []

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Float, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.db.enums import RUNNABLE_JOB_STATUSES, JobStatus
@@ -41,12 +41,12 @@ Consequence = Callable[[Session, Happening, Sequence[Any]], None]
 
 #: What every row handed to a consequence carries.
 ROW_COLUMNS = (Job.id, Job.user_id, Job.type, Job.status, Job.cost_credits, Job.webhook_url, Job.parent_id)
-#: What the worker needs to run a claimed job.
+#: What the worker needs to run a claimed job (and `run_at_s`, run_at as epoch seconds: parsing a timestamptz
+#: costs pg8000 a strptime, ~20 µs a row).
 CLAIM_COLUMNS = (
     *ROW_COLUMNS,
     Job.payload,
     Job.priority,
-    Job.run_at,
     Job.attempts,
     Job.max_attempts,
     Job.timeout_s,
@@ -61,6 +61,12 @@ def quiet(row: Any) -> bool:
     writes such rows' outcomes as one self-committing statement. A consequence that acts on other rows must
     extend this test."""
     return not (row.cost_credits or row.webhook_url or row.parent_id)
+
+
+def quiet_on_creation(cost_credits: int) -> bool:
+    """True when no consequence acts on a new job (only credits do, today): it may be one self-committing INSERT.
+    A consequence of creation that acts on other jobs must extend this test."""
+    return not cost_credits
 
 
 #: The terminal happenings: what a job's end sets off.
@@ -155,7 +161,8 @@ def _column_list(columns: Sequence[Any]) -> str:
 _claim_statement = (
     text(
         _CLAIM_SQL.format(
-            sources=", ".join(f"'{x}'" for x in sorted(_statuses(Action.CLAIM))), columns=_column_list(CLAIM_COLUMNS)
+            sources=", ".join(f"'{x}'" for x in sorted(_statuses(Action.CLAIM))),
+            columns=_column_list(CLAIM_COLUMNS) + ", extract(epoch FROM jobs.run_at)::float8 AS run_at_s",
         )
     )
     .bindparams(
@@ -163,7 +170,7 @@ _claim_statement = (
         bindparam("lease_cap_s", type_=Job.__table__.c.timeout_s.type),
         bindparam("margin_s", type_=Job.__table__.c.timeout_s.type),
     )
-    .columns(*(c.expression for c in CLAIM_COLUMNS))
+    .columns(*(c.expression for c in CLAIM_COLUMNS), column("run_at_s", Float))
     .execution_options(prepared=True)
 )
 

@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -88,7 +87,7 @@ def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worke
             lease_cap_s=max(1, remaining_ms() // 1000),
             margin_s=margin_s,
         )
-    rows.sort(key=lambda r: (r.priority, r.run_at))
+    rows.sort(key=lambda r: (r.priority, r.run_at_s))
     result = BatchResult(claimed=len(rows))
     recorder = _SuccessRecorder(worker)
     try:
@@ -118,30 +117,26 @@ class _Success:
 
 
 class _SuccessRecorder:
-    """Writes successes in groups: when the batch ends, or FLUSH_AFTER_S after the oldest unwritten one."""
+    """Writes successes in groups: when the batch ends, or FLUSH_AFTER_S after the oldest unwritten one (then
+    the process's flusher thread writes them while the next job runs)."""
 
     def __init__(self, worker: str) -> None:
         self._worker = worker
         self._pending: list[tuple[Any, _Success, Outcome]] = []  # (claimed row, success, outcome)
-        self._lock = threading.Lock()  # guards _pending and _timer
+        self._lock = threading.Lock()  # guards _pending
         self._writing = threading.Lock()  # one write at a time, in finishing order
-        self._timer: threading.Timer | None = None
 
     def add(self, row: Any, success: _Success, outcome: Outcome) -> None:
         with self._lock:
             self._pending.append((row, success, outcome))
-            if self._timer is None:
-                self._timer = threading.Timer(FLUSH_AFTER_S, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            first = len(self._pending) == 1
+        if first:
+            _flusher().arm(self, time.monotonic() + FLUSH_AFTER_S)
 
     def flush(self) -> None:
         with self._writing:
             with self._lock:
                 batch, self._pending = self._pending, []
-                if self._timer is not None and self._timer is not threading.current_thread():
-                    self._timer.cancel()
-                self._timer = None
             if not batch:
                 return
             # Rows no consequence acts on are one self-committing statement (one round trip); others need a
@@ -163,12 +158,58 @@ class _SuccessRecorder:
                 outcome.status = statuses.get(row.id, LEASE_LOST)
 
     def close(self) -> None:
+        _flusher().disarm(self)
         self.flush()
+
+
+class _Flusher:
+    """One daemon thread per process that flushes a recorder whose oldest success waited FLUSH_AFTER_S.
+
+    Arming and disarming take a lock and a notify (microseconds); starting a timer thread per batch cost more.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._target: _SuccessRecorder | None = None
+        self._due = 0.0
+        threading.Thread(target=self._run, name="conveyor-success-flusher", daemon=True).start()
+
+    def arm(self, recorder: _SuccessRecorder, due: float) -> None:
+        with self._cond:
+            if self._target is None:
+                self._target, self._due = recorder, due
+                self._cond.notify()
+
+    def disarm(self, recorder: _SuccessRecorder) -> None:
+        with self._cond:
+            if self._target is recorder:
+                self._target = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._target is None or time.monotonic() < self._due:
+                    self._cond.wait(None if self._target is None else max(0.0, self._due - time.monotonic()))
+                recorder, self._target = self._target, None
+            recorder.flush()
+
+
+_the_flusher: _Flusher | None = None
+_flusher_lock = threading.Lock()
+
+
+def _flusher() -> _Flusher:
+    global _the_flusher  # noqa: PLW0603 - one per process, started on first use
+    if _the_flusher is None:
+        with _flusher_lock:
+            if _the_flusher is None:
+                _the_flusher = _Flusher()
+    return _the_flusher
 
 
 def run_one(row: Any, *, worker: str, remaining_ms: Callable[[], int], lease_s: int) -> tuple[Outcome, _Success | None]:
     started = time.monotonic()
-    latency = (datetime.now(UTC) - row.run_at).total_seconds() * 1000 if row.attempts == 1 else None
+    latency = (time.time() - row.run_at_s) * 1000 if row.attempts == 1 else None
     ctx = JobContext(
         job_id=row.id,
         user_id=row.user_id,

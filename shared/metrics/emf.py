@@ -11,6 +11,11 @@ Namespace: `POWERTOOLS_METRICS_NAMESPACE` (the stack sets it), else "Conveyor". 
 
 from __future__ import annotations
 
+import json
+import os
+import time
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
@@ -26,49 +31,42 @@ def _metrics() -> EphemeralMetrics:
     return metrics
 
 
-def job_outcome(
-    job_type: str, outcome: str, duration_ms: float | None = None, queue_latency_ms: float | None = None
-) -> None:
-    """One finished job run: `JobCount` (1), `JobDuration` and `QueueLatency` (created → started), in ms.
-
-    Dimensions are (job_type, outcome), e.g. ("translate.text", "completed"); outcome is the status the run
-    ended in (completed, review, retrying, failed, cancelled). The worker calls it after each job run.
-    """
-    try:
-        metrics = _metrics()
-        metrics.add_dimension(name="job_type", value=job_type)
-        metrics.add_dimension(name="outcome", value=outcome)
-        metrics.add_metric(name="JobCount", unit=MetricUnit.Count, value=1)
-        if duration_ms is not None:
-            metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=max(0.0, float(duration_ms)))
-        if queue_latency_ms is not None:
-            latency = max(0.0, float(queue_latency_ms))
-            metrics.add_metric(name="QueueLatency", unit=MetricUnit.Milliseconds, value=latency)
-        metrics.flush_metrics()
-    except Exception:
-        logger.warning("could not emit job metrics", extra={"job_type": job_type, "outcome": outcome}, exc_info=True)
-
-
 def job_batch(outcomes: list[tuple[str, str, float | None, float | None]]) -> None:
-    """One worker batch as ONE document: `JobCount` and a count per outcome (`Jobs_<status>`), with every job's
+    """One worker batch as ONE document: `JobCount`, a count per outcome (`Jobs_<status>`), and every job's
     `JobDuration` and `QueueLatency` as value arrays (EMF holds up to 100 values per metric).
 
     `outcomes` holds (job_type, status, duration_ms, queue_latency_ms). No per-type dimension: a document has
-    one value per dimension, and a batch may mix types (per-type figures are in the metrics API).
+    one value per dimension, and a batch may mix types (per-type figures are in the metrics API). Written as the
+    EMF JSON itself rather than through Powertools' `add_metric`, whose per-value cost (~30 µs) was a tenth of
+    the worker's time per batch; the document is the same shape Powertools prints.
     """
     try:
-        metrics = _metrics()
-        metrics.add_metric(name="JobCount", unit=MetricUnit.Count, value=len(outcomes))
         counts: dict[str, int] = {}
+        durations: list[float] = []
+        latencies: list[float] = []
         for _, status, duration_ms, latency_ms in outcomes[:100]:
             counts[status] = counts.get(status, 0) + 1
             if duration_ms is not None:
-                metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=max(0.0, float(duration_ms)))
+                durations.append(round(max(0.0, duration_ms), 3))
             if latency_ms is not None:
-                metrics.add_metric(name="QueueLatency", unit=MetricUnit.Milliseconds, value=max(0.0, float(latency_ms)))
-        for status, n in sorted(counts.items()):
-            metrics.add_metric(name=f"Jobs_{status}", unit=MetricUnit.Count, value=n)
-        metrics.flush_metrics()
+                latencies.append(round(max(0.0, latency_ms), 3))
+        values: dict[str, tuple[str, Any]] = {"JobCount": ("Count", float(len(outcomes)))}
+        values.update({f"Jobs_{status}": ("Count", float(n)) for status, n in sorted(counts.items())})
+        if durations:
+            values["JobDuration"] = ("Milliseconds", durations)
+        if latencies:
+            values["QueueLatency"] = ("Milliseconds", latencies)
+        service = os.environ.get("POWERTOOLS_SERVICE_NAME")
+        directive = {
+            "Namespace": os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
+            "Dimensions": [["service"]] if service else [[]],
+            "Metrics": [{"Name": name, "Unit": unit} for name, (unit, _) in values.items()],
+        }
+        document: dict[str, Any] = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]}}
+        if service:
+            document["service"] = service
+        document.update({name: value for name, (_, value) in values.items()})
+        print(json.dumps(document, separators=(",", ":")), flush=True)
     except Exception:
         logger.warning("could not emit job batch metrics", exc_info=True)
 

@@ -125,3 +125,31 @@ def test_another_users_parent_cannot_be_named_by_the_service(alice, bob) -> None
         create_jobs(user_id=alice.id, requests=[JobRequest(type="email.send", payload=EMAIL, parent_id=bobs.id)])
     with pytest.raises(NotFound):
         create_jobs(user_id=alice.id, requests=[JobRequest(type="email.send", payload=EMAIL, parent_id=uuid.uuid4())])
+
+
+def test_a_job_created_alone_is_the_row_the_database_holds(alice, sent) -> None:  # type: ignore[no-untyped-def]
+    """A free job is one self-committing INSERT returning only the timestamps; the Job the caller gets is built
+    from the values sent: it must equal the row, column by column (catches a new column default)."""
+    from shared.jobs.service import create_job
+
+    created = create_job(user_id=alice.id, type="email.send", payload=EMAIL, name="alone", dedupe_key="d1").job
+    with session() as s:
+        stored = s.get(Job, created.id)
+        assert stored is not None
+        for column in Job.__table__.columns:
+            assert getattr(created, column.key) == getattr(stored, column.key), column.key
+    again = create_job(user_id=alice.id, type="email.send", payload=EMAIL, dedupe_key="d1")
+    assert (again.created, again.job.id) == (False, created.id)
+
+
+def test_jobs_created_in_a_batch_are_the_rows_the_database_holds(alice, sent) -> None:  # type: ignore[no-untyped-def]
+    from shared.jobs.admission import JobRequest
+    from shared.jobs.service import create_jobs
+
+    batch = create_jobs(user_id=alice.id, requests=[JobRequest(type="email.send", payload=EMAIL) for _ in range(3)])
+    with session() as s:
+        for created in batch.jobs:
+            stored = s.get(Job, created.id)
+            assert stored is not None
+            for column in Job.__table__.columns:
+                assert getattr(created, column.key) == getattr(stored, column.key), column.key

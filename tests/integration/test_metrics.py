@@ -130,30 +130,48 @@ def test_get_metrics_needs_credentials(api) -> None:  # type: ignore[no-untyped-
 # ------------------------------------------------------------------------------------------------------- EMF
 
 
-def test_a_job_outcome_is_printed_as_emf_with_type_and_outcome_dimensions(capsys: pytest.CaptureFixture[str]) -> None:
-    # When the worker reports a finished job
-    emf.job_outcome("translate.text", "completed", duration_ms=1234.5, queue_latency_ms=80)
+def test_a_worker_batch_is_one_emf_document_with_counts_and_value_arrays(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the worker reports a batch of three runs
+    emf.job_batch(
+        [
+            ("translate.text", "completed", 1234.5, 80.0),
+            ("email.send", "completed", 2.0, None),
+            ("email.send", "retrying", 3.25, 15.0),
+        ]
+    )
 
-    # Then one EMF document is printed with the job's dimensions and the three metrics
+    # Then one EMF document carries the whole batch: counts, and every duration and latency as arrays
     (doc,) = emf_lines(capsys.readouterr().out)
     directive = doc["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "ConveyorTests"
-    assert set(directive["Dimensions"][0]) >= {"job_type", "outcome"}
+    assert directive["Dimensions"] == [["service"]]
     units = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
-    assert units == {"JobCount": "Count", "JobDuration": "Milliseconds", "QueueLatency": "Milliseconds"}
-    assert (doc["job_type"], doc["outcome"], doc["JobCount"], doc["JobDuration"], doc["QueueLatency"]) == (
-        "translate.text",
-        "completed",
-        [1.0],
-        [1234.5],
-        [80.0],
-    )
+    assert units == {
+        "JobCount": "Count",
+        "Jobs_completed": "Count",
+        "Jobs_retrying": "Count",
+        "JobDuration": "Milliseconds",
+        "QueueLatency": "Milliseconds",
+    }
+    assert (doc["JobCount"], doc["Jobs_completed"], doc["Jobs_retrying"]) == (3.0, 2.0, 1.0)
+    assert (doc["JobDuration"], doc["QueueLatency"]) == ([1234.5, 2.0, 3.25], [80.0, 15.0])
+    assert doc["service"] == "conveyor-tests"
 
 
-def test_a_job_outcome_without_timings_counts_only(capsys: pytest.CaptureFixture[str]) -> None:
-    emf.job_outcome("demo.fail", "failed")
-    (doc,) = emf_lines(capsys.readouterr().out)
-    assert [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == ["JobCount"]
+def test_the_worker_prints_one_emf_document_per_batch(alice, aws_env, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from shared.jobs.service import create_job
+    from tests.support.jobs import deliver_once
+
+    for _ in range(3):
+        create_job(user_id=alice.id, type="email.send", payload={"to": ["a@example.com"], "subject": "s", "text": "t"})
+    capsys.readouterr()
+
+    deliver_once()
+
+    documents = [d for d in emf_lines(capsys.readouterr().out) if "JobCount" in d]
+    assert len(documents) == 1
+    assert documents[0]["JobCount"] == 3.0
+    assert len(documents[0]["JobDuration"]) == 3
 
 
 def test_emitting_never_raises(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +179,8 @@ def test_emitting_never_raises(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         raise RuntimeError("stdout is gone")
 
     monkeypatch.setattr(emf.EphemeralMetrics, "flush_metrics", broken)
-    emf.job_outcome("translate.text", "completed", duration_ms=1)
+    monkeypatch.setattr(emf.json, "dumps", broken)
+    emf.job_batch([("translate.text", "completed", 1.0, None)])
     emf.measurement("x", 1)
     assert emf_lines(capsys.readouterr().out) == []
 
@@ -170,27 +189,3 @@ def test_a_recorded_measurement_can_also_go_to_cloudwatch(alice, capsys: pytest.
     record("translate.characters", 42, user_id=alice.id, label="de", emit=True)
     (doc,) = emf_lines(capsys.readouterr().out)
     assert (doc["translate.characters"], doc["label"]) == ([42.0], "de")
-
-
-def test_runner_outcomes_feed_job_outcome(alice, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    """How the worker is meant to call it: one job_outcome per runner Outcome."""
-    from shared.jobs import wakeups
-    from shared.jobs.runner import run_batch
-    from shared.jobs.service import create_job
-
-    previous = wakeups.set_transport(lambda _: None)
-    try:
-        from shared.billing import ledger
-
-        ledger.grant(alice.id, 5)
-        create_job(user_id=alice.id, type="translate.text", payload={"texts": ["Hi"], "target_language": "de"})
-        batch = run_batch(1, worker="test-worker", remaining_ms=lambda: 60_000)
-    finally:
-        wakeups.set_transport(previous)
-    capsys.readouterr()
-    for outcome in batch.outcomes:
-        emf.job_outcome(outcome.type, outcome.status, outcome.duration_ms, outcome.queue_latency_ms)
-    (doc,) = emf_lines(capsys.readouterr().out)
-    assert (doc["job_type"], doc["outcome"]) == ("translate.text", "completed")
-    assert doc["JobDuration"][0] >= 0
-    assert doc["QueueLatency"][0] >= 0
