@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Float, bindparam, column, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm.base import manager_of_class
 
 from shared.db.enums import ACTIVE_JOB_STATUSES, JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
@@ -123,13 +124,25 @@ def _create_alone(user_id: uuid.UUID | None, admitted: Admitted, request_hash: s
 
 
 def _built(values: dict[str, Any], stamps: Any) -> Job:
-    """The Job as stored: the values we sent, the table's defaults, and the timestamps the database returned."""
-    return Job(
-        **values,
+    """The Job as stored: the values we sent, the table's defaults, and the timestamps the database returned.
+
+    A transient instance filled without attribute events (`ClassManager.new_instance`, SQLAlchemy's way to make
+    an instance without calling `__init__`): the declarative constructor cost ~90 % of a batch's Python time.
+    """
+    job = _JOB_MANAGER().new_instance()
+    job.__dict__.update(
+        values,
         created_at=datetime.fromtimestamp(stamps.created_s, UTC),
         updated_at=datetime.fromtimestamp(stamps.updated_s, UTC),
         **_SERVER_DEFAULTS,
     )
+    return job
+
+
+@cache
+def _JOB_MANAGER() -> Any:  # a constant, computed once the mappers are configured
+    configure_mappers()
+    return manager_of_class(Job)
 
 
 #: Columns the INSERT leaves to the table's defaults, as the database fills them (see the model).
@@ -184,12 +197,12 @@ def create_jobs(
     with session() as tx:
         admitted = admit(tx, user_id, requests, origin=origin)
         rows = [_row_values(user_id, a, request_hash, now) for a in admitted]
-        stamps = {row.id: row for row in tx.execute(_bulk_insert_statement(), {"rows": _as_records(rows)})}
+        stamps = {row.id_text: row for row in tx.execute(_bulk_insert_statement(), {"rows": _as_records(rows)})}
         jobs: list[Job] = []
         created: list[bool] = []
         inserted: set[uuid.UUID] = set()
         for values, request in zip(rows, requests, strict=True):
-            stamp = stamps.get(values["id"])
+            stamp = stamps.get(str(values["id"]))
             if stamp is None:
                 job = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
             else:
@@ -297,21 +310,16 @@ def _bulk_insert_statement() -> Any:
     sql = (
         f"INSERT INTO {table.name} ({columns}) SELECT {columns} "  # noqa: S608 - model column names only
         f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({record}) ON CONFLICT DO NOTHING "
-        "RETURNING id, extract(epoch FROM created_at)::float8 AS created_s,"
+        "RETURNING id::text AS id_text, extract(epoch FROM created_at)::float8 AS created_s,"
         " extract(epoch FROM updated_at)::float8 AS updated_s"
     )
-    return text(sql).columns(table.c.id, column("created_s", Float), column("updated_s", Float))
+    return text(sql).columns(column("id_text"), column("created_s", Float), column("updated_s", Float))
 
 
 def _as_records(rows: Sequence[dict[str, Any]]) -> str:
-    def plain(value: Any) -> Any:
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return value
-
-    return json.dumps([{k: plain(v) for k, v in row.items()} for row in rows])
+    """The rows as one JSON array for jsonb_to_recordset; UUIDs and datetimes as their text, which Postgres reads
+    back (`default` runs for those two only, not for every value)."""
+    return json.dumps(rows, default=str)
 
 
 def _existing(
