@@ -328,3 +328,22 @@ def test_exception_text_reaches_neither_the_api_nor_the_webhook(
     for text_seen in (json.dumps(shown), json.dumps(delivery.payload)):
         for secret in ("SELECT", "password", "db-7.internal", "relation"):
             assert secret not in text_seen
+
+
+def test_the_claims_asynchronous_commit_does_not_outlive_the_claim(db, quiet_transport) -> None:  # type: ignore[no-untyped-def]
+    from shared.db import get_engine
+    from shared.db.session import single_statement
+    from shared.jobs import lifecycle
+
+    service.create_job(user_id=None, type="regress.step", payload={})
+    with get_engine().connect() as conn:  # the test server runs with it off: turn it on for this connection
+        conn.execute(text("SET synchronous_commit = on"))
+        conn.commit()
+    with single_statement() as s:
+        claimed = lifecycle.claim(s, limit=1, worker="w-async", worker_id=None, lease_cap_s=60, margin_s=30)
+        connection = s.connection().connection.dbapi_connection
+    assert len(claimed) == 1
+    # The pooled connection is the same one: its session setting is untouched for the next transaction.
+    with get_engine().connect() as conn:
+        assert conn.connection.dbapi_connection is connection
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
