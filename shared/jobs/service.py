@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Float, bindparam, column, func, select, text, tuple_
@@ -171,8 +172,19 @@ def _insert_alone_statement(keys: tuple[str, ...]) -> Any:
 
 @dataclass(frozen=True)
 class BulkCreated:
-    jobs: list[Job]
+    """The batch's jobs, in request order. `ids` is free; `jobs` builds the Job objects on first use (a
+    caller that needs only the ids does not pay ~20 µs an object)."""
+
+    stored: list[Job | tuple[dict[str, Any], Any]]  # an earlier Job, or (values sent, timestamps returned)
     created: list[bool]  # per job: False where an earlier job was returned (replay, or an active dedupe key)
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        return [item.id if isinstance(item, Job) else item[0]["id"] for item in self.stored]
+
+    @cached_property
+    def jobs(self) -> list[Job]:
+        return [item if isinstance(item, Job) else _built(*item) for item in self.stored]
 
 
 def create_jobs(
@@ -198,22 +210,21 @@ def create_jobs(
         admitted = admit(tx, user_id, requests, origin=origin)
         rows = [_row_values(user_id, a, request_hash, now) for a in admitted]
         stamps = {row.id_text: row for row in tx.execute(_bulk_insert_statement(), {"rows": _as_records(rows)})}
-        jobs: list[Job] = []
+        stored: list[Job | tuple[dict[str, Any], Any]] = []
         created: list[bool] = []
-        inserted: set[uuid.UUID] = set()
+        fresh: list[SimpleNamespace] = []  # what the creation consequences see: the lifecycle's row attributes
         for values, request in zip(rows, requests, strict=True):
             stamp = stamps.get(str(values["id"]))
             if stamp is None:
-                job = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
+                stored.append(_existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key))
+                created.append(False)
             else:
-                job = _built(values, stamp)
-                inserted.add(job.id)
-            jobs.append(job)
-            created.append(job.id in inserted)
-        fresh = [job for job in jobs if job.id in inserted]
+                stored.append((values, stamp))
+                created.append(True)
+                fresh.append(SimpleNamespace(**values))
         lifecycle.created(tx, fresh)
         _wake(tx, [(job.id, job.status, job.run_at) for job in fresh])
-        return BulkCreated(jobs, created)
+        return BulkCreated(stored, created)
 
 
 def _row_values(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str | None, now: datetime) -> dict:
