@@ -118,7 +118,6 @@ ON CONFLICT (job_id) DO UPDATE SET count = chaos_effects.count + 1
 """
 
 
-
 def chaos_job(ctx: Any, payload: ChaosPayload) -> dict[str, int]:
     from sqlalchemy import text
 
