@@ -189,6 +189,14 @@ def test_a_side_effect_made_while_completing_commits_with_the_jobs_end(db, quiet
 
 
 INTERNAL = ("webhook.deliver", "media.thumbnail", "media.poster", "item.publish", "sale.process")
+#: A payload each internal type accepts, so only the internal-type gate can refuse it.
+VALID_PAYLOAD = {
+    "webhook.deliver": {"delivery_id": str(uuid.uuid4())},
+    "media.thumbnail": {"media_id": str(uuid.uuid4())},
+    "media.poster": {"media_id": str(uuid.uuid4())},
+    "item.publish": {"item_id": str(uuid.uuid4())},
+    "sale.process": {"entry_id": str(uuid.uuid4())},
+}
 
 
 def test_the_internal_types_are_the_ones_the_worker_lists_as_internal() -> None:
@@ -196,6 +204,8 @@ def test_the_internal_types_are_the_ones_the_worker_lists_as_internal() -> None:
 
     assert {t.name for t in INTERNAL_TYPES} == set(INTERNAL)
     assert all(t.internal for t in INTERNAL_TYPES)
+    for spec in INTERNAL_TYPES:  # the payloads above fit, so a refusal below is the gate's
+        spec.payload_model.model_validate(VALID_PAYLOAD[spec.name])
 
 
 @pytest.mark.parametrize("job_type_name", INTERNAL)
@@ -203,7 +213,7 @@ def test_a_schedule_cannot_name_an_internal_job_type(alice, job_type_name: str) 
     body = {
         "name": "escalate",
         "job_type": job_type_name,
-        "payload": {"entry_id": str(uuid.uuid4())},
+        "payload": VALID_PAYLOAD[job_type_name],
         "interval_seconds": 60,
     }
     response = alice.client.post("/v1/schedules", json_body=body)
@@ -226,7 +236,7 @@ def test_a_due_schedule_row_naming_an_internal_type_creates_no_job(alice, job_ty
                 user_id=alice.id,
                 name="legacy",
                 job_type=job_type_name,
-                payload={"entry_id": str(uuid.uuid4())},
+                payload=VALID_PAYLOAD[job_type_name],
                 interval_seconds=60,
                 timezone="UTC",
                 next_run_at=func.now() - text("interval '1 minute'"),
