@@ -309,7 +309,7 @@ def skip_entry(user_id: uuid.UUID, entry_id: uuid.UUID) -> SaleQueueEntry:
 
 
 class ProcessSale(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     entry_id: uuid.UUID
 

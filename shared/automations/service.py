@@ -77,7 +77,7 @@ assert {d.value for d in DraftSelectionMethod} == set(SelectionName.__args__)  #
 class RuleIn(BaseModel):
     """Which fields matter depends on `type`; the others must be left out."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: RuleTypeName
     time_of_day: HHMM | None = Field(default=None, description="fixed_time: HH:MM on the user's wall clock.")
@@ -90,7 +90,7 @@ class RuleIn(BaseModel):
 
 
 class DefaultValueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     field_name: str = Field(description=f"One of: {', '.join(DEFAULT_FIELDS)}.")
     value: Any
@@ -98,7 +98,7 @@ class DefaultValueIn(BaseModel):
 
 
 class AutomationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     description: str | None = Field(default=None, max_length=5000)
@@ -119,7 +119,7 @@ class AutomationIn(BaseModel):
 class AutomationPatch(BaseModel):
     """Fields left out stay; `rules` and `default_values`, when given, replace the whole set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
     description: str | None = Field(default=None, max_length=5000)

@@ -48,7 +48,7 @@ class StaleWebhook(BadRequest):
 
 
 class PaymentData(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     payment_id: Annotated[str, Field(min_length=1, max_length=255)]
     user_id: uuid.UUID | None = None
@@ -61,7 +61,7 @@ class PaymentData(BaseModel):
 class PaymentEvent(BaseModel):
     """The provider-neutral event body (documented in docs/billing.md)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     type: EventType
     data: PaymentData

@@ -24,12 +24,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +38,9 @@ from shared.db import session
 from shared.db.enums import CredentialKind
 from shared.db.models import Credential
 from shared.errors import Conflict, ConveyorError, InvalidInput, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 logger = Logger(child=True)
 
@@ -138,6 +139,14 @@ def _aad(user_id: uuid.UUID, credential_id: uuid.UUID, field_name: str) -> bytes
     return f"conveyor:{PURPOSE}:{user_id}:{credential_id}:{field_name}".encode()
 
 
+def _aesgcm(key: bytes) -> AESGCM:
+    """AES-256-GCM under a data key. cryptography is imported here, not at module level: loading its Rust
+    bindings costs every cold start ~10 ms, and only sealing or opening a record needs them."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
 def _seal(aes: AESGCM, plaintext: str, aad: bytes) -> _Sealed:
     nonce = os.urandom(NONCE_BYTES)
     out = aes.encrypt(nonce, plaintext.encode(), aad)  # ciphertext || 16-byte tag
@@ -146,7 +155,7 @@ def _seal(aes: AESGCM, plaintext: str, aad: bytes) -> _Sealed:
 
 def _open(aes: AESGCM, sealed: _Sealed, aad: bytes) -> str:
     if len(sealed.nonce) != NONCE_BYTES or len(sealed.tag) != TAG_BYTES:
-        raise InvalidTag
+        raise ValueError("malformed nonce or tag")
     return aes.decrypt(sealed.nonce, sealed.ciphertext + sealed.tag, aad).decode()
 
 
@@ -174,7 +183,7 @@ def _seal_record(
     except (ClientError, BotoCoreError) as exc:
         logger.error("vault data key not generated", extra={"user_id": str(user_id), "kms_error": _kms_error_code(exc)})
         raise Unavailable("The credential vault cannot encrypt right now.", code="vault_unavailable") from None
-    aes = AESGCM(generated.pop("Plaintext"))
+    aes = _aesgcm(generated.pop("Plaintext"))
     try:
         return _SealedRecord(
             encrypted_data_key=generated["CiphertextBlob"],
@@ -221,8 +230,10 @@ def _open_record(row: Credential, *, kms: Any) -> tuple[str, str | None, str | N
     if unwrapped.get("KeyId") != row.kms_key_id:
         del unwrapped
         raise _integrity_failure(row, "kms_key_mismatch")
-    aes = AESGCM(unwrapped.pop("Plaintext"))
+    aes = _aesgcm(unwrapped.pop("Plaintext"))
     del unwrapped
+    from cryptography.exceptions import InvalidTag  # lazily, as in _aesgcm (already loaded by it)
+
     try:
         secret = _open(aes, _Sealed(row.ciphertext, row.nonce, row.tag), _aad(row.user_id, row.id, SECRET_FIELD))
         refresh = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,8 @@ _JOB_BY_KIND: dict[str, tuple[str, Derivation]] = {
 
 
 class DerivePayload(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     media_id: uuid.UUID
 
 

@@ -371,7 +371,7 @@ def publish_now(user_id: uuid.UUID, item_id: uuid.UUID) -> tuple[ItemView, Job]:
 
 
 class PublishPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     item_id: uuid.UUID
     reason: Literal["due", "now", "recovery"] = "due"

@@ -6,75 +6,25 @@ Admin-only by path (functions/api/auth.py): a member gets 403 before these handl
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
-from functions.api.routes.auth import AccountOut
 from shared.db.enums import UserRole
-from shared.db.models import User
 from shared.identity import settings as instance_settings
 from shared.identity import users
-from shared.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from shared.identity.schemas import (
+    AdminUserCreate,
+    AdminUserList,
+    AdminUserOut,
+    AdminUserPatch,
+    InstanceSettingsOut,
+    InstanceSettingsPatch,
+)
 
 router = Router()
-
-
-class AdminUserOut(AccountOut):
-    disabled: bool
-    disabled_at: datetime | None
-    has_password: bool
-    last_login_at: datetime | None
-
-    @classmethod
-    def of(cls, user: User) -> AdminUserOut:
-        return cls(
-            **AccountOut.of(user).model_dump(),
-            disabled=user.disabled_at is not None,
-            disabled_at=user.disabled_at,
-            has_password=user.password_hash is not None,
-            last_login_at=user.last_login_at,
-        )
-
-
-class AdminUserList(BaseModel):
-    items: list[AdminUserOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-
-
-class AdminUserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: Annotated[str, Field(min_length=3, max_length=320)]
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    role: UserRole = UserRole.MEMBER
-    password: Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)] | None = Field(
-        default=None, description="Optional: without one the user cannot log in (API keys only)."
-    )
-    verified: bool = Field(default=False, description="Mark the e-mail address as already verified.")
-
-
-class AdminUserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    disabled: bool | None = Field(default=None, description="Disabling ends the user's sessions and API key use.")
-    role: UserRole | None = None
-
-
-class InstanceSettingsOut(BaseModel):
-    signup_enabled: bool
-    team_invites_enabled: bool | None
-
-
-class InstanceSettingsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    signup_enabled: bool | None = None
-    team_invites_enabled: bool | None = None
 
 
 @router.post("/v1/admin/users", tags=["admin"], summary="Create a user")

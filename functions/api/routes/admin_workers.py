@@ -17,7 +17,7 @@ router = Router()
 
 
 class WorkerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
     id: uuid.UUID
     name: str
@@ -34,6 +34,8 @@ class WorkerOut(BaseModel):
 
 
 class WorkerList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[WorkerOut]
     next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
 

@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
 from shared.identity import api_keys
-from shared.identity.principal import Scope
+from shared.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 
 router = Router()
-
-
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ, Scope.WRITE])
-    until: datetime | None = Field(default=None, description="Expiry; the key stops working after it.")
-    test: bool = Field(default=False, description="Issue a `cvk_test_` key instead of `cvk_live_`.")
-
-
-class ApiKeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str
-    prefix: str
-    scopes: list[str]
-    until: datetime | None = Field(validation_alias=AliasChoices("expires_at", "until"))
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
-
-
-class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The full key. Shown once: store it now.")
-
-
-class ApiKeyList(BaseModel):
-    items: list[ApiKeyOut]
 
 
 @router.post("/v1/api-keys", tags=["api keys"], summary="Issue an API key (shown once)")

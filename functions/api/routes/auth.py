@@ -5,79 +5,14 @@ signup, login and verify are public (functions/api/auth.py PUBLIC_ROUTES); logou
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
-from shared.db.models import User
 from shared.identity import sessions, users, verification
-from shared.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from shared.identity.schemas import AccountOut, LoginIn, LoginOut, SessionOut, SignupIn, VerifyIn
 
 router = Router()
-
-Email = Annotated[str, Field(min_length=3, max_length=320)]
-
-
-class AccountOut(BaseModel):
-    id: uuid.UUID
-    email: str | None
-    name: str | None
-    role: str
-    is_verified: bool
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> AccountOut:
-        return cls(
-            id=user.id,
-            email=user.email,
-            name=user.name,
-            role=user.role,
-            is_verified=user.email_verified_at is not None,
-            created_at=user.created_at,
-        )
-
-
-class SignupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: Email
-    password: Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: Annotated[str, Field(max_length=320)]
-    # No length rule here: a rule would answer differently from a wrong password. Bounded only against abuse.
-    password: Annotated[str, Field(max_length=4096)]
-
-
-class SessionOut(BaseModel):
-    id: uuid.UUID
-    expires_at: datetime
-    user_agent: str | None
-    ip_address: str | None
-    created_at: datetime
-
-
-class LoginOut(BaseModel):
-    token: str = Field(description="The session token: send it as `Authorization: Bearer …`. Shown once.")
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type name, not a secret
-    expires_at: datetime
-    session: SessionOut
-
-
-class VerifyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 @router.post("/v1/auth/signup", tags=["auth"], summary="Create an account (when sign-up is open)")

@@ -14,105 +14,20 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from functions.api.auth import caller
 from shared.automations import service
+from shared.automations.schemas import AutomationList, AutomationOut, PreviewOut, SlotOut
 from shared.automations.service import AutomationIn, AutomationPatch
-from shared.db.models import Automation
 
 router = Router()
 
 
-class RuleOut(BaseModel):
-    id: uuid.UUID
-    type: str
-    time_of_day: str | None
-    interval_minutes: int | None
-    items_per_interval: int | None
-    daily_quota: int | None
-    days_of_week: list[str]
-    priority: int
-    enabled: bool
-
-
-class DefaultValueOut(BaseModel):
-    field_name: str
-    value: Any
-    apply_if_empty: bool
-
-
-class AutomationOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    description: str | None
-    color: str
-    icon: str | None
-    sort_order: int
-    enabled: bool
-    draft_selection_method: str
-    remote_draft_only_by_default: bool
-    jitter_min_seconds: int
-    jitter_max_seconds: int
-    auto_add_to_sale_queue: bool
-    sale_queue_preset_id: uuid.UUID | None
-    next_run_at: datetime | None = Field(description="The next slot not yet handled (UTC); null while disabled.")
-    last_run_at: datetime | None
-    version: int
-    rules: list[RuleOut]
-    default_values: list[DefaultValueOut]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, a: Automation) -> AutomationOut:
-        rules = sorted(a.rules, key=lambda r: (-r.priority, r.created_at, str(r.id)))
-        return cls(
-            id=a.id,
-            name=a.name,
-            description=a.description,
-            color=a.color,
-            icon=a.icon,
-            sort_order=a.sort_order,
-            enabled=a.enabled,
-            draft_selection_method=a.draft_selection_method,
-            remote_draft_only_by_default=a.remote_draft_only_by_default,
-            jitter_min_seconds=a.jitter_min_seconds,
-            jitter_max_seconds=a.jitter_max_seconds,
-            auto_add_to_sale_queue=a.auto_add_to_sale_queue,
-            sale_queue_preset_id=a.sale_queue_preset_id,
-            next_run_at=a.next_run_at,
-            last_run_at=a.last_run_at,
-            version=a.version,
-            rules=[
-                RuleOut(
-                    id=r.id,
-                    type=r.type,
-                    time_of_day=r.time_of_day.strftime("%H:%M") if r.time_of_day else None,
-                    interval_minutes=r.interval_minutes,
-                    items_per_interval=r.items_per_interval,
-                    daily_quota=r.daily_quota,
-                    days_of_week=list(r.days_of_week),
-                    priority=r.priority,
-                    enabled=r.enabled,
-                )
-                for r in rules
-            ],
-            default_values=[
-                DefaultValueOut(field_name=d.field_name, value=d.value, apply_if_empty=d.apply_if_empty)
-                for d in sorted(a.default_values, key=lambda d: d.field_name)
-            ],
-            created_at=a.created_at,
-            updated_at=a.updated_at,
-        )
-
-
-class AutomationList(BaseModel):
-    items: list[AutomationOut]
-
-
+# LogOut and LogList stay here: jobs has models of the same names, so OpenAPI names both pairs by their module's path
+# (`functions__api__routes__automations__LogOut`), and moving them would rename them in the published schema.
 class LogOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
     id: uuid.UUID
     executed_at: datetime
@@ -126,23 +41,9 @@ class LogOut(BaseModel):
 
 
 class LogList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[LogOut]
-
-
-class SlotOut(BaseModel):
-    at: datetime = Field(description="UTC.")
-    at_local: datetime = Field(description="The same instant in the user's time zone.")
-    rule_id: uuid.UUID | None
-    rule_type: str
-    count: int = Field(description="How many drafts this slot takes.")
-
-
-class PreviewOut(BaseModel):
-    timezone: str
-    start: datetime
-    end: datetime
-    total_items: int
-    slots: list[SlotOut]
 
 
 @router.post("/v1/automations", tags=["automations"], summary="Create an automation with its rules and defaults")

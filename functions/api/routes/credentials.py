@@ -6,72 +6,22 @@ Job handlers read secrets with `shared.identity.vault.decrypt_for_job`; no route
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
 from shared.identity import vault
+from shared.identity.schemas import (
+    CredentialCreate,
+    CredentialList,
+    CredentialOut,
+    CredentialUpdate,
+)
 
 router = Router()
-
-Provider = Annotated[
-    str,
-    Field(pattern=vault.PROVIDER_PATTERN, description="Lower-case provider id, e.g. `openai`, `deviantart`."),
-]
-Label = Annotated[str, Field(min_length=1, max_length=100)]
-SecretText = Annotated[str, Field(min_length=1, max_length=vault.MAX_SECRET_CHARS)]
-
-
-class CredentialCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Provider
-    label: Label | None = None
-    secret: SecretText = Field(description="The API key or OAuth access token. Write-only: never returned.")
-    expires_at: AwareDatetime | None = None
-    refresh_token: SecretText | None = Field(default=None, description="OAuth refresh token. Write-only.")
-    refresh_expires_at: AwareDatetime | None = None
-    provider_account_id: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
-        default=None, description="The account at the provider (a linked OAuth account); unique per provider."
-    )
-    scope: Annotated[str, Field(max_length=2000)] | None = None
-    token_type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    is_default: bool | None = Field(
-        default=None, description="Make this the provider's default. The first credential of a provider always is."
-    )
-
-
-class CredentialUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    label: Label | None = None
-    is_default: bool | None = Field(default=None, description="`true` makes this the provider's default.")
-
-
-class CredentialOut(BaseModel):
-    """What the API shows of a credential: never the secret, the ciphertext or any key material."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    provider: str
-    label: str | None
-    kind: str
-    last4: str | None = Field(description="Last 4 characters of the secret; empty for secrets under 8 characters.")
-    is_default: bool
-    expires_at: datetime | None
-    refresh_expires_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class CredentialList(BaseModel):
-    items: list[CredentialOut]
 
 
 @router.post("/v1/credentials", tags=["credentials"], summary="Store a provider API key or OAuth token")

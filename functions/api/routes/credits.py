@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
 from shared.billing import ledger
+from shared.billing.schemas import CreditsOut, GrantIn, GrantOut, HistoryOut, LedgerEntryOut
 
 router = Router()
-
-
-class CreditsOut(BaseModel):
-    balance: int = Field(description="Sum of the ledger: credits owned, including reserved ones.")
-    reserved: int = Field(description="Held for work in progress (jobs) until captured or released.")
-    available: int = Field(description="balance - reserved: what new work may reserve.")
-    debt: int = Field(description="Credits refunded after they were spent; taken from the next credits added.")
-
-
-class LedgerEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    delta: int
-    kind: str
-    reason: str | None
-    reference: str | None
-    balance_after: int
-    reserved_after: int
-    created_at: datetime
-
-
-class HistoryOut(BaseModel):
-    items: list[LedgerEntryOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last.")
-
-
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    amount: Annotated[int, Field(gt=0, le=1_000_000_000)]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-    idempotency_key: Annotated[str | None, Field(min_length=1, max_length=200)] = Field(
-        default=None, description="Repeating a grant with the same key grants once."
-    )
-
-
-class GrantOut(BaseModel):
-    entry: LedgerEntryOut
-    credits: CreditsOut
 
 
 def _credits(user_id: uuid.UUID) -> CreditsOut:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.db.health import database_ok
 
@@ -11,6 +11,8 @@ router = Router()
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     status: str
     checks: dict[str, str]
 

@@ -24,7 +24,7 @@ PriorityName = Literal["critical", "high", "normal", "low"]
 
 
 class JobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: Annotated[str, Field(min_length=1, max_length=100)]
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -57,12 +57,14 @@ class JobCreate(BaseModel):
 
 
 class JobBatchCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     jobs: Annotated[list[JobCreate], Field(min_length=1, max_length=service.MAX_BATCH)]
 
 
 class Counts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     total: int
     success: int
     failure: int
@@ -70,12 +72,16 @@ class Counts(BaseModel):
 
 
 class Ratios(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     success: float | None
     failure: float | None
     skip: float | None
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: uuid.UUID
     type: str
     name: str | None
@@ -147,17 +153,21 @@ class JobOut(BaseModel):
 
 
 class JobList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[JobOut]
     next_cursor: str | None
 
 
 class JobBatchOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[JobOut]
     created: list[bool] = Field(description="Per job: false where an earlier job was returned (replay, dedupe_key).")
 
 
 class LogOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
     level: str
     message: str
@@ -166,11 +176,13 @@ class LogOut(BaseModel):
 
 
 class LogList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[LogOut]
 
 
 class SegmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
     segment_index: int
     start_ms: int | None
@@ -184,6 +196,8 @@ class SegmentOut(BaseModel):
 
 
 class SegmentList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[SegmentOut]
 
 

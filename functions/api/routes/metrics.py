@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
 from shared.metrics import service
@@ -16,6 +16,8 @@ router = Router()
 
 
 class MetricBucketOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     label: str | None
     bucket_start: datetime = Field(description="Start of the bucket, UTC.")
@@ -27,6 +29,8 @@ class MetricBucketOut(BaseModel):
 
 
 class MetricsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     since: datetime
     until: datetime
     bucket: Literal["minute", "hour", "day"]

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import base64
-import uuid
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
 
 from functions.api.auth import caller
 from shared.billing import ledger, payments
+from shared.billing.schemas import PaymentList, PaymentOut, WebhookAck
 
 router = Router()
-
-
-class PaymentOut(BaseModel):
-    id: uuid.UUID
-    provider: str
-    provider_payment_id: str
-    amount_cents: int
-    currency: str
-    credits: int
-    status: str
-    unrecovered_credits: int = Field(description="For a refund after the credits were spent: still owed.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class PaymentList(BaseModel):
-    items: list[PaymentOut]
-    next_cursor: str | None
-
-
-class WebhookAck(BaseModel):
-    received: bool = True
-    outcome: str = Field(description="granted, refunded, failed, duplicate or ignored.")
-    payment_id: uuid.UUID | None = None
 
 
 @router.get("/v1/payments", tags=["payments"], summary="Your payments, newest first")

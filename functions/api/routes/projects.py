@@ -3,52 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from functions.api.auth import caller
 from shared.projects import service
+from shared.projects.schemas import ProjectCreate, ProjectList, ProjectOut, ProjectUpdate
 
 router = Router()
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MAX_NAME_CHARS)]
-Description = Annotated[str, Field(max_length=service.MAX_DESCRIPTION_CHARS)]
-
-
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    description: Description | None = None
-
-
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = Field(default=None, description="A new name; cannot be null.")
-    description: Description | None = Field(default=None, description="A new description; null clears it.")
-    archived: bool | None = Field(default=None, description="Archive (true) or restore (false) the project.")
-
-
-class ProjectOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str
-    description: str | None
-    archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class ProjectList(BaseModel):
-    items: list[ProjectOut]
-    next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
 
 
 @router.post("/v1/projects", tags=["projects"], summary="Create a project")

@@ -3,60 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from functions.api.auth import caller
-from shared.db.enums import PublisherKind
 from shared.publishing import service
+from shared.publishing.schemas import PublisherCreate, PublisherList, PublisherOut, PublisherUpdate
 
 router = Router()
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Url = Annotated[str, Field(min_length=1, max_length=2048)]
-
-
-class PublisherCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: PublisherKind = Field(description="`webhook` is built in; others need a class installed by the deployment.")
-    name: Name
-    endpoint_url: Url | None = Field(default=None, description="Required for `webhook`: https, public address.")
-    credential_id: uuid.UUID | None = None
-    settings: dict[str, Any] = Field(default_factory=dict, description="`plugin` names the class of a `custom` one.")
-    enabled: bool = True
-
-
-class PublisherUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    endpoint_url: Url | None = None
-    credential_id: uuid.UUID | None = None
-    settings: dict[str, Any] | None = None
-    enabled: bool | None = None
-
-
-class PublisherOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    kind: str
-    name: str
-    endpoint_url: str | None
-    credential_id: uuid.UUID | None
-    settings: dict[str, Any]
-    enabled: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class PublisherList(BaseModel):
-    items: list[PublisherOut]
 
 
 @router.post("/v1/publishers", tags=["publishers"], summary="Configure a publisher")

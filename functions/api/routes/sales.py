@@ -6,93 +6,25 @@ Every route sees the caller's rows only; another user's id answers 404 like a mi
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from functions.api.auth import caller
 from shared.automations import sales
+from shared.automations.schemas import (
+    EntryList,
+    EntryOut,
+    PresetCreate,
+    PresetList,
+    PresetOut,
+    PresetUpdate,
+)
 from shared.db.enums import SaleQueueStatus
 
 router = Router()
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=sales.MAX_NAME_CHARS)]
-Cents = Annotated[int, Field(ge=0, le=sales.MAX_PRICE_CENTS, strict=True)]
-Currency = Annotated[str, Field(pattern=sales.CURRENCY_PATTERN, description="ISO 4217 code, e.g. USD.")]
-Description = Annotated[str, Field(max_length=sales.MAX_DESCRIPTION_CHARS)]
-
-
-class PresetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    price_cents: Cents | None = Field(default=None, description="Fixed price; defaults to min_price_cents.")
-    min_price_cents: Cents | None = Field(default=None, description="With max: draw a random price in [min, max].")
-    max_price_cents: Cents | None = None
-    currency: Currency = "USD"
-    description: Description | None = None
-    is_default: bool = False
-    sort_order: int = Field(default=0, ge=-1_000_000, le=1_000_000)
-
-
-class PresetUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    price_cents: Cents | None = None
-    min_price_cents: Cents | None = Field(default=None, description="null with max null: back to a fixed price.")
-    max_price_cents: Cents | None = None
-    currency: Currency | None = None
-    description: Description | None = None
-    is_default: bool | None = None
-    sort_order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
-
-
-class PresetOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str
-    price_cents: int
-    min_price_cents: int | None
-    max_price_cents: int | None
-    currency: str
-    description: str | None
-    is_default: bool
-    sort_order: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class PresetList(BaseModel):
-    items: list[PresetOut]
-
-
-class EntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    item_id: uuid.UUID
-    price_preset_id: uuid.UUID
-    price_cents: int
-    status: str
-    attempts: int
-    last_attempt_at: datetime | None
-    locked_at: datetime | None
-    completed_at: datetime | None
-    error_message: str | None
-    error_details: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class EntryList(BaseModel):
-    items: list[EntryOut]
-    next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
 
 
 # --- presets ------------------------------------------------------------------------------------------------------

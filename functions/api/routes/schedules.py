@@ -32,7 +32,7 @@ def _priority(name: PriorityName) -> JobPriority:
 
 
 class ScheduleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=service.MAX_NAME_CHARS)
     job_type: str = Field(min_length=1, max_length=200)
@@ -46,7 +46,7 @@ class ScheduleCreate(BaseModel):
 
 
 class ScheduleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=service.MAX_NAME_CHARS)
     payload: dict[str, Any] | None = None
@@ -64,6 +64,8 @@ NOT_NULL = frozenset(PATCHABLE) - {"cron", "interval_seconds"}
 
 
 class ScheduleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: uuid.UUID
     name: str
     job_type: str
@@ -108,6 +110,8 @@ class ScheduleOut(BaseModel):
 
 
 class ScheduleList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[ScheduleOut]
     next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
 

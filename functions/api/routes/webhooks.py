@@ -20,12 +20,16 @@ router = Router()
 
 
 class SigningSecretCreated(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: uuid.UUID
     secret: str = Field(description="`whsec_<base64>`. Shown only now: store it; rotate to get a new one.")
     created_at: datetime
 
 
 class SigningSecretInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     configured: bool = Field(description="False until a secret exists (POST here, or the first delivery).")
     id: uuid.UUID | None = None
     last4: str | None = None
@@ -33,7 +37,7 @@ class SigningSecretInfo(BaseModel):
 
 
 class DeliveryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
     id: uuid.UUID = Field(description="Also the `webhook-id` header: the same for every attempt, for deduping.")
     job_id: uuid.UUID
@@ -51,6 +55,8 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[DeliveryOut]
 
 
