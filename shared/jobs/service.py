@@ -90,7 +90,19 @@ def create_job(
         parent_id=parent_id,
         schedule_id=schedule_id,
     )
-    if s is None and project_id is None and input_media_id is None and parent_id is None:
+    return create(user_id, request, request_hash=request_hash, origin=origin, s=s)
+
+
+def create(
+    user_id: uuid.UUID | None,
+    request: JobRequest,
+    *,
+    request_hash: str | None = None,
+    origin: Origin = Origin.API,
+    s: Session | None = None,
+) -> Created:
+    """`create_job` for a request already gathered (the API's body, a schedule's slot)."""
+    if s is None and request.project_id is None and request.input_media_id is None and request.parent_id is None:
         # Nothing to check in the database first: if no consequence acts on the creation either (no credits),
         # the job is one self-committing INSERT (one round trip, the whole hot path of a free job).
         (admitted,) = admit(None, user_id, [request], origin=origin)
@@ -101,7 +113,8 @@ def create_job(
         values = _row_values(user_id, admitted, request_hash, datetime.now(UTC))
         job = tx.scalars(_insert_statement(tuple(values)), values).one_or_none()
         if job is None:
-            return Created(_existing(tx, user_id, idempotency_key, request_hash, dedupe_key), created=False)
+            existing = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
+            return Created(existing, created=False)
         lifecycle.created(tx, [job])
         _wake(tx, [(job.id, job.status, job.run_at)])
         return Created(job, created=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -206,21 +207,9 @@ def create_job(
     body: JobCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> tuple[JobOut, int]:
-    principal = caller()
-    created = service.create_job(
-        user_id=principal.user_id,
-        type=body.type,
-        payload=body.payload,
-        name=body.name,
-        priority=JobPriority[body.priority.upper()],
-        run_at=body.run_at,
-        max_attempts=body.max_attempts,
-        timeout_s=body.timeout_s,
-        dedupe_key=body.dedupe_key,
-        webhook_url=body.webhook_url,
-        project_id=body.project_id,
-        input_media_id=body.input_media_id,
-        idempotency_key=idempotency_key,
+    created = service.create(
+        caller().user_id,
+        replace(body.request(), idempotency_key=idempotency_key),
         request_hash=service.request_fingerprint(body.model_dump(mode="json")) if idempotency_key else None,
     )
     # A replayed Idempotency-Key gets the first response again; a live duplicate (dedupe_key) is a 200.
