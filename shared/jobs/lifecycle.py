@@ -239,8 +239,12 @@ WHERE id = :id AND locked_by = :worker AND status = 'running'
 RETURNING cancel_requested_at
 """
 
-_renew_statement = text(_RENEW_SQL).bindparams(
-    bindparam("id", type_=Job.__table__.c.id.type), bindparam("lease_s", type_=Job.__table__.c.timeout_s.type)
+_renew_statement = (
+    text(_RENEW_SQL)
+    .bindparams(
+        bindparam("id", type_=Job.__table__.c.id.type), bindparam("lease_s", type_=Job.__table__.c.timeout_s.type)
+    )
+    .execution_options(prepared=True)
 )
 
 

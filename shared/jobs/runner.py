@@ -107,7 +107,7 @@ def run_batch(limit: int, *, worker: str, remaining_ms: Callable[[], int], worke
 
 
 def _renew(row: Any, worker: str, lease_s: int) -> bool:
-    with session() as s:
+    with single_statement() as s:  # one conditional UPDATE, atomic alone
         return lifecycle.renew_lease(s, job_id=row.id, worker=worker, lease_s=lease_s) is not None
 
 
