@@ -78,9 +78,11 @@ def db(database_url: URL) -> Iterator[URL]:
     """A migrated, empty database; every table is emptied after the test."""
     os.environ["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
     reconfigure()
+    from shared.jobs.worker import forget_heartbeat
     from shared.jobs.workers import forget_current_worker
 
     forget_current_worker()  # its row is deleted with the rest below; a real environment never outlives it
+    forget_heartbeat()
     yield database_url
     from shared.db.models import Base
 

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, bindparam, column, func, select, text, update
+from sqlalchemy import Float, bindparam, column, func, text, update
 from sqlalchemy.orm import Session
 
-from shared.db.enums import RUNNABLE_JOB_STATUSES, JobStatus
+from shared.db.enums import JobStatus
 from shared.db.models import Job
 from shared.jobs.states import TRANSITIONS, Action
 
@@ -252,17 +252,6 @@ def renew_lease(s: Session, *, job_id: Any, worker: str, lease_s: int) -> bool |
     """Extend our lease; None when the job is no longer ours, else whether a cancel was requested."""
     row = s.execute(_renew_statement, {"id": job_id, "worker": worker, "lease_s": lease_s}).one_or_none()
     return None if row is None else row.cancel_requested_at is not None
-
-
-def runnable_count(s: Session) -> int:
-    return (
-        s.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.status.in_([str(x) for x in RUNNABLE_JOB_STATUSES]), Job.run_at <= func.now())
-        )
-        or 0
-    )
 
 
 def request_cancel(s: Session, *where: Any) -> Job | None:

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shared.db import session
+from shared.db import get_engine, session
 from shared.db.models import Worker
 from shared.jobs import workers
+from tests.conftest import reconfigure
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +164,52 @@ def test_the_scheduler_tick_runs_the_stale_sweep(aws_env) -> None:  # type: igno
 
     assert result["steps"]["jobs.stale_workers"] == 1
     assert load(worker_id).status == "stale"
+
+
+def test_the_worker_heartbeats_at_most_every_few_seconds_and_reports_every_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A heartbeat per batch was a sixth of the worker's time: it is written at most every
+    CONVEYOR_WORKER_HEARTBEAT_EVERY_S, with the counts of the batches in between added up."""
+    from pydantic import BaseModel
+
+    from shared.config import get_settings
+    from shared.jobs import registry, service, wakeups
+    from shared.jobs.worker import process_wakeups
+
+    class Nothing(BaseModel):
+        pass
+
+    registry.use(registry.job_type("test.registry.noop", payload=Nothing)(lambda ctx, payload: None))
+    previous = wakeups.set_transport(lambda _: None)
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "UPDATE WORKERS" in statement.upper():
+            writes.append(statement)
+
+    from sqlalchemy import event
+
+    monkeypatch.setenv("CONVEYOR_WORKER_HEARTBEAT_EVERY_S", "3600")
+    reconfigure()
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):  # three batches of two jobs, back to back
+            for _ in range(2):
+                service.create_job(user_id=None, type="test.registry.noop", payload={})
+            process_wakeups(2, function_name="throttled", remaining_ms=lambda: 60_000)
+        assert len(writes) == 1  # the first batch only
+        monkeypatch.setattr(get_settings(), "worker_heartbeat_every_s", 0.0)  # the interval has passed
+        service.create_job(user_id=None, type="test.registry.noop", payload={})
+        process_wakeups(1, function_name="throttled", remaining_ms=lambda: 60_000)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        wakeups.set_transport(previous)
+    assert len(writes) == 2
+    with session() as s:
+        worker = s.scalar(select(Worker).where(Worker.name.like("throttled/%")))
+    assert worker is not None
+    assert worker.processed_count == 7  # 2 reported at once, then 2 + 2 + 1 at the next heartbeat
+    monkeypatch.delenv("CONVEYOR_WORKER_HEARTBEAT_EVERY_S")
+    reconfigure()
