@@ -175,7 +175,7 @@ def test_the_worker_heartbeats_at_most_every_few_seconds_and_reports_every_batch
 
     from shared.config import get_settings
     from shared.jobs import registry, service, wakeups
-    from shared.jobs.worker import process_wakeups
+    from shared.jobs.worker import process_wakeups, worker_name
 
     class Nothing(BaseModel):
         pass
@@ -208,7 +208,7 @@ def test_the_worker_heartbeats_at_most_every_few_seconds_and_reports_every_batch
         wakeups.set_transport(previous)
     assert len(writes) == 2
     with session() as s:
-        worker = s.scalar(select(Worker).where(Worker.name.like("throttled/%")))
+        worker = s.scalar(select(Worker).where(Worker.name == worker_name("throttled")))  # this process's name
     assert worker is not None
     assert worker.processed_count == 7  # 2 reported at once, then 2 + 2 + 1 at the next heartbeat
     monkeypatch.delenv("CONVEYOR_WORKER_HEARTBEAT_EVERY_S")
