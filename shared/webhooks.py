@@ -44,7 +44,7 @@ from shared.errors import NotFound
 from shared.identity import vault
 from shared.jobs.context import JobContext
 from shared.jobs.errors import NonRetryable, RetryableError
-from shared.jobs.lifecycle import ENDINGS, Happening
+from shared.jobs.lifecycle import ENDINGS, Consequence, Happening
 from shared.jobs.registry import job_type
 from shared.jobs.service import create_job
 from shared.jobs.states import Action
@@ -367,10 +367,14 @@ DELIVER = job_type(
 _NOTIFIED = ENDINGS | {Action.COMMIT}
 
 
-def on_job_end(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
-    """Queue a webhook for each job with a URL that reached a terminal status (or was committed)."""
-    if happening not in _NOTIFIED:
-        return
+def _acts_on(happening: Happening, job: Any) -> bool:
+    return happening in _NOTIFIED and bool(job.webhook_url)
+
+
+def _queue(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
     for job in jobs:
-        if job.webhook_url:
-            enqueue_delivery(s, job, f"job.{job.status}")
+        enqueue_delivery(s, job, f"job.{job.status}")
+
+
+#: Queue a webhook for each job with a URL that reached a terminal status (or was committed).
+on_job_end = Consequence(acts_on=_acts_on, run=_queue)

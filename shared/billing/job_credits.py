@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shared.billing import ledger
 from shared.db.enums import JobStatus, ReservationStatus
 from shared.db.models import CreditReservation
-from shared.jobs.lifecycle import Event, Happening
+from shared.jobs.lifecycle import Consequence, Event, Happening
 from shared.jobs.states import Action
 
 _CAPTURED = (JobStatus.COMPLETED, JobStatus.REVIEW)
@@ -37,18 +37,20 @@ def held_credit_ref(s: Session, job_id: uuid.UUID) -> str | None:
     )
 
 
-def settle_credits(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
-    """The consequence the composition roots subscribe; only jobs with a cost and an owner are touched."""
-    priced = [job for job in jobs if job.cost_credits and job.user_id is not None]
-    if not priced:
-        return
+def _acts_on(happening: Happening, job: Any) -> bool:
+    return bool(job.cost_credits and job.user_id is not None) and (
+        happening in _SETTLING or happening in (Event.CREATED, Action.REQUEUE)
+    )
+
+
+def _settle(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
     if happening == Event.CREATED:
-        for job in priced:
+        for job in jobs:
             ledger.reserve(
                 job.user_id, job.cost_credits, credit_ref(job.id), reason=f"job {job.type}", job_id=job.id, s=s
             )
     elif happening == Action.REQUEUE:
-        for job in priced:
+        for job in jobs:
             runs = s.scalar(
                 select(func.count()).select_from(CreditReservation).where(CreditReservation.job_id == job.id)
             )
@@ -60,8 +62,8 @@ def settle_credits(s: Session, happening: Happening, jobs: Sequence[Any]) -> Non
                 job_id=job.id,
                 s=s,
             )
-    elif happening in _SETTLING:
-        for job in priced:
+    else:
+        for job in jobs:
             ref = held_credit_ref(s, job.id)
             if ref is None:
                 continue
@@ -69,3 +71,7 @@ def settle_credits(s: Session, happening: Happening, jobs: Sequence[Any]) -> Non
                 ledger.capture(ref, user_id=job.user_id, s=s)
             elif job.status in _RELEASED:
                 ledger.release(ref, user_id=job.user_id, s=s)
+
+
+#: The consequence the composition roots subscribe: only jobs with a cost and an owner are touched.
+settle_credits = Consequence(acts_on=_acts_on, run=_settle)

@@ -8,16 +8,19 @@ transition, so a job never ends without its credits settled or its webhook queue
 
 The engine knows none of them: billing, webhooks and segments import this module, never the other way round.
 
-A consequence is called as `fn(s, happening, jobs)` where `happening` is the `Action` (or `Event`) and `jobs`
-the rows that moved. A row has at least the attributes in `ROW_COLUMNS` (ORM `Job` objects have them too);
-a consequence that needs more reads it itself, and returns at once for the happenings it does not care about,
-so the worker's hot path (no credits, no webhook, no parent) costs a few attribute reads per job.
+A `Consequence` is two functions: `acts_on(happening, row)` says whether it has anything to do for that row, and
+`run(s, happening, rows)` does it for the rows it acts on (never called with none). `happening` is the `Action`
+(or `Event`); a row has at least the attributes in `ROW_COLUMNS` (ORM `Job` objects have them too), and a
+consequence that needs more reads it itself. Because each consequence says what it acts on, the engine can tell
+when no consequence acts on a statement's rows (`quiet`): the worker then writes them as one self-committing
+statement, without knowing what credits, webhooks or segments care about.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +40,15 @@ class Event(StrEnum):
 
 
 Happening = Action | Event
-Consequence = Callable[[Session, Happening, Sequence[Any]], None]
+
+
+@dataclass(frozen=True)
+class Consequence:
+    """What a transition sets off: `run` for the rows `acts_on` picks, inside the transition's transaction."""
+
+    acts_on: Callable[[Happening, Any], bool]
+    run: Callable[[Session, Happening, Sequence[Any]], None]
+
 
 #: What every row handed to a consequence carries.
 ROW_COLUMNS = (Job.id, Job.user_id, Job.type, Job.status, Job.cost_credits, Job.webhook_url, Job.parent_id)
@@ -56,19 +67,6 @@ CLAIM_COLUMNS = (
 )
 
 
-def quiet(row: Any) -> bool:
-    """True when no consequence acts on this row's end: no credits, no webhook, no parent. The worker then
-    writes such rows' outcomes as one self-committing statement. A consequence that acts on other rows must
-    extend this test."""
-    return not (row.cost_credits or row.webhook_url or row.parent_id)
-
-
-def quiet_on_creation(cost_credits: int) -> bool:
-    """True when no consequence acts on a new job (only credits do, today): it may be one self-committing INSERT.
-    A consequence of creation that acts on other jobs must extend this test."""
-    return not cost_credits
-
-
 #: The terminal happenings: what a job's end sets off.
 ENDINGS = frozenset({Action.SUCCEED, Action.FAIL, Action.CANCEL, Action.ABORT})
 
@@ -76,22 +74,28 @@ _consequences: list[Consequence] = []
 
 
 def subscribe(*consequences: Consequence) -> None:
-    """Add consequences, run in this order after every transition (the same function twice is kept once)."""
-    for fn in consequences:
-        if fn not in _consequences:
-            _consequences.append(fn)
+    """Add consequences, run in this order after every transition (the same one twice is kept once)."""
+    for consequence in consequences:
+        if consequence not in _consequences:
+            _consequences.append(consequence)
 
 
 def subscribed() -> tuple[Consequence, ...]:
     return tuple(_consequences)
 
 
+def quiet(happening: Happening, jobs: Sequence[Any]) -> bool:
+    """True when no subscribed consequence acts on any of these rows for this happening: a statement over them
+    needs no transaction of its own for consequences, and may commit by itself."""
+    return not any(c.acts_on(happening, job) for c in _consequences for job in jobs)
+
+
 def notify(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
-    """Run every consequence for `jobs` inside `s` (the caller's transaction)."""
-    if not jobs:
-        return
-    for fn in _consequences:
-        fn(s, happening, jobs)
+    """Run every consequence, in order, for the rows it acts on, inside `s` (the caller's transaction)."""
+    for consequence in _consequences:
+        picked = [job for job in jobs if consequence.acts_on(happening, job)]
+        if picked:
+            consequence.run(s, happening, picked)
 
 
 def _statuses(action: Action) -> list[str]:

@@ -141,7 +141,7 @@ class _SuccessRecorder:
                 return
             # Rows no consequence acts on are one self-committing statement (one round trip); others need a
             # transaction for their consequences.
-            unit = single_statement if all(lifecycle.quiet(row) for row, _, _ in batch) else session
+            unit = single_statement if lifecycle.quiet(Action.SUCCEED, [row for row, _, _ in batch]) else session
             try:
                 with unit() as s:
                     moved = lifecycle.succeed(

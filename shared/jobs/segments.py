@@ -23,7 +23,7 @@ from shared.db.enums import JobStatus, SegmentStatus
 from shared.db.models import Job, JobSegment
 from shared.jobs import lifecycle, wakeups
 from shared.jobs.admission import Origin
-from shared.jobs.lifecycle import ENDINGS, Event, Happening
+from shared.jobs.lifecycle import ENDINGS, Consequence, Event, Happening
 from shared.jobs.service import create_job
 from shared.jobs.states import Action
 
@@ -138,9 +138,16 @@ def reopen_segments(s: Session, job_id: uuid.UUID) -> None:
     )
 
 
-def on_job_change(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
-    """The lifecycle consequence for segments: a child's end feeds its parent; a parent's cancel reaches its
-    children; a parent's retry reopens its failed segments."""
+_TO_CHILDREN = frozenset({Action.CANCEL, Action.ABORT, Event.CANCEL_REQUESTED, Action.REQUEUE})
+
+
+def _acts_on(happening: Happening, job: Any) -> bool:
+    # A child's end feeds its parent; a cancel or a retry may concern any job's segments (a child row does not
+    # say whether the job has children, and these happenings are rare).
+    return (happening in ENDINGS and job.parent_id is not None) or happening in _TO_CHILDREN
+
+
+def _run(s: Session, happening: Happening, jobs: Sequence[Any]) -> None:
     if happening in ENDINGS:
         for job in jobs:
             if job.parent_id is not None:
@@ -151,3 +158,8 @@ def on_job_change(s: Session, happening: Happening, jobs: Sequence[Any]) -> None
     elif happening == Action.REQUEUE:
         for job in jobs:
             reopen_segments(s, job.id)
+
+
+#: The lifecycle consequence for segments: a child's end feeds its parent; a parent's cancel reaches its
+#: children; a parent's retry reopens its failed segments.
+on_job_change = Consequence(acts_on=_acts_on, run=_run)

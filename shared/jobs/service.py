@@ -101,39 +101,35 @@ def create(
     origin: Origin = Origin.API,
     s: Session | None = None,
 ) -> Created:
-    """`create_job` for a request already gathered (the API's body, a schedule's slot)."""
+    """`create_job` for a request already gathered (the API's body, a schedule's slot).
+
+    One prepared INSERT returning only what the database fills in; the Job is built from the values sent (loading
+    the row back cost a third of a creation; `test_a_job_created_alone_is_the_row_the_database_holds` checks the
+    two agree, column by column). With no outer unit of work, no id to check and no consequence acting on the new
+    job (no credits), the INSERT commits by itself: one round trip, the whole hot path of a free job.
+    """
     if s is None and request.project_id is None and request.input_media_id is None and request.parent_id is None:
-        # Nothing to check in the database first: if no consequence acts on the creation either (no credits),
-        # the job is one self-committing INSERT (one round trip, the whole hot path of a free job).
-        (admitted,) = admit(None, user_id, [request], origin=origin)
-        if lifecycle.quiet_on_creation(admitted.cost):
-            return _create_alone(user_id, admitted, request_hash)
+        (admitted,) = admit(None, user_id, [request], origin=origin)  # nothing to look up in the database
+        values = _row_values(user_id, admitted, request_hash, datetime.now(UTC))
+        unit = single_statement if lifecycle.quiet(lifecycle.Event.CREATED, [SimpleNamespace(**values)]) else session
+        with unit() as tx:
+            return _insert(tx, user_id, values, request, request_hash)
     with unit_of_work(s) as tx:
         (admitted,) = admit(tx, user_id, [request], origin=origin)
-        values = _row_values(user_id, admitted, request_hash, datetime.now(UTC))
-        job = tx.scalars(_insert_statement(tuple(values)), values).one_or_none()
-        if job is None:
-            existing = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
-            return Created(existing, created=False)
-        lifecycle.created(tx, [job])
-        _wake(tx, [(job.id, job.status, job.run_at)])
-        return Created(job, created=True)
+        return _insert(
+            tx, user_id, _row_values(user_id, admitted, request_hash, datetime.now(UTC)), request, request_hash
+        )
 
 
-def _create_alone(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str | None) -> Created:
-    """One prepared INSERT that commits by itself, returning only what the database filled in; the Job is built
-    from the values we sent (loading the whole row back cost a third of a creation).
-    `test_a_job_created_alone_is_the_row_the_database_holds` checks the two agree, column by column."""
-    values = _row_values(user_id, admitted, request_hash, datetime.now(UTC))
-    with single_statement() as tx:
-        row = tx.execute(_insert_alone_statement(tuple(values)), values).one_or_none()
-        if row is None:
-            request = admitted.request
-            existing = _existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key)
-            return Created(existing, created=False)
-        job = _built(values, row)
-        lifecycle.created(tx, [job])
-        _wake(tx, [(job.id, job.status, job.run_at)])
+def _insert(
+    tx: Session, user_id: uuid.UUID | None, values: dict[str, Any], request: JobRequest, request_hash: str | None
+) -> Created:
+    row = tx.execute(_insert_statement(tuple(values)), values).one_or_none()
+    if row is None:  # an earlier job holds the idempotency key, or an active one the dedupe key
+        return Created(_existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key), False)
+    job = _built(values, row)
+    lifecycle.created(tx, [job])
+    _wake(tx, [(job.id, job.status, job.run_at)])
     return Created(job, created=True)
 
 
@@ -143,7 +139,7 @@ def _built(values: dict[str, Any], stamps: Any) -> Job:
     A transient instance filled without attribute events (`ClassManager.new_instance`, SQLAlchemy's way to make
     an instance without calling `__init__`): the declarative constructor cost ~90 % of a batch's Python time.
     """
-    job = _JOB_MANAGER().new_instance()
+    job = _job_manager().new_instance()
     job.__dict__.update(
         values,
         created_at=datetime.fromtimestamp(stamps.created_s, UTC),
@@ -154,7 +150,8 @@ def _built(values: dict[str, Any], stamps: Any) -> Job:
 
 
 @cache
-def _JOB_MANAGER() -> Any:  # a constant, computed once the mappers are configured
+def _job_manager() -> Any:
+    """Job's instrumentation manager, once the mappers are configured."""
     configure_mappers()
     return manager_of_class(Job)
 
@@ -170,15 +167,19 @@ _SERVER_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: What an INSERT returns: the timestamps the database fills in (as epoch seconds: no strptime per row).
+_RETURNING_STAMPS = (
+    "RETURNING extract(epoch FROM created_at)::float8 AS created_s, extract(epoch FROM updated_at)::float8 AS updated_s"
+)
+
+
 @lru_cache(maxsize=16)
-def _insert_alone_statement(keys: tuple[str, ...]) -> Any:
+def _insert_statement(keys: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING returning the two timestamps, as a text statement SQLAlchemy compiles once
+    (the postgresql dialect's `insert()` is never cached: compiling it was two thirds of a creation's CPU)."""
     table = Job.__table__
     columns, params = ", ".join(keys), ", ".join(":" + k for k in keys)
-    sql = (
-        f"INSERT INTO {table.name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING "  # noqa: S608 - column names
-        "RETURNING extract(epoch FROM created_at)::float8 AS created_s,"
-        " extract(epoch FROM updated_at)::float8 AS updated_s"
-    )
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING {_RETURNING_STAMPS}"  # noqa: S608
     statement = text(sql).bindparams(*(bindparam(k, type_=table.c[k].type) for k in keys))
     return statement.columns(column("created_s", Float), column("updated_s", Float)).execution_options(prepared=True)
 
@@ -282,22 +283,6 @@ def _wake(s: Session, jobs: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
     )
 
 
-@lru_cache(maxsize=16)
-def _insert_statement(keys: tuple[str, ...]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the job, as a statement SQLAlchemy can cache.
-
-    The postgresql dialect's `insert()` is never cached (its `inherit_cache` is False), so building it per job
-    recompiled it every time: two thirds of a job creation's CPU. A text statement with typed bind parameters,
-    mapped back onto the model, compiles once; it runs as a named prepared statement (one round trip).
-    """
-    table = Job.__table__
-    columns, params = ", ".join(keys), ", ".join(":" + k for k in keys)
-    # The names are the model's own column names (the keys of `values` in create_job), never input.
-    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({params}) ON CONFLICT DO NOTHING RETURNING *"  # noqa: S608
-    statement = text(sql).bindparams(*(bindparam(k, type_=table.c[k].type) for k in keys))
-    return select(Job).from_statement(statement.columns(*table.columns)).execution_options(prepared=True)
-
-
 _BULK_KEYS = (
     "id",
     "user_id",
@@ -334,10 +319,9 @@ def _bulk_insert_statement() -> Any:
     sql = (
         f"INSERT INTO {table.name} ({columns}) SELECT {columns} "  # noqa: S608 - model column names only
         f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({record}) ON CONFLICT DO NOTHING "
-        "RETURNING id::text AS id_text, extract(epoch FROM created_at)::float8 AS created_s,"
-        " extract(epoch FROM updated_at)::float8 AS updated_s"
+        f"{_RETURNING_STAMPS}, id::text AS id_text"
     )
-    return text(sql).columns(column("id_text"), column("created_s", Float), column("updated_s", Float))
+    return text(sql).columns(column("created_s", Float), column("updated_s", Float), column("id_text"))
 
 
 def _as_records(rows: Sequence[dict[str, Any]]) -> str:
