@@ -48,8 +48,6 @@ BATCH = 10  # SQS batch size of the worker's event source mapping, and pgqueuer'
 BULK = 1000  # jobs per bulk-creation call, both engines
 NOOP = "bench.noop"
 
-_noted: set[str] = set()
-
 
 def _register_noop() -> None:
     """Define the bench's no-op job type and make it known to the service layer and the worker."""
@@ -69,18 +67,9 @@ def _register_noop() -> None:
 
 def _bulk_create(n: int) -> None:
     """Create n no-op jobs through Conveyor's bulk path, up to BULK per call (one transaction each)."""
-    try:
-        from shared.jobs.admission import JobRequest
-        from shared.jobs.service import create_jobs
-    except ImportError:
-        from shared.jobs.service import create_job
+    from shared.jobs.admission import JobRequest
+    from shared.jobs.service import create_jobs
 
-        if "bulk" not in _noted:
-            _noted.add("bulk")
-            print("note: the bulk path (shared.jobs.service.create_jobs) is missing; (a') loops create_job instead")
-        for _ in range(n):
-            create_job(user_id=None, type=NOOP, payload={})
-        return
     for start in range(0, n, BULK):
         create_jobs(user_id=None, requests=[JobRequest(type=NOOP, payload={}) for _ in range(min(BULK, n - start))])
 
@@ -237,7 +226,7 @@ def run(pg: Any, url: str) -> None:
         context = LambdaContext("conveyor-worker", timeout_s=900)
         before = dict(counts)
         batch_s: list[float] = []
-        # The worker prints its EMF metrics (a JSON line per job) to stdout, as Lambda needs; here they are discarded.
+        # The worker prints its EMF metrics (a JSON line per batch) to stdout, as Lambda needs: discarded here.
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             cpu_started, started = time.process_time(), time.perf_counter()
             for ev in events:

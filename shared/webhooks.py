@@ -48,9 +48,8 @@ from shared.jobs.lifecycle import ENDINGS, Consequence, Happening
 from shared.jobs.registry import job_type
 from shared.jobs.service import create_job
 from shared.jobs.states import Action
-from shared.outbound import (  # noqa: F401 - the guard is part of this module's interface
+from shared.outbound import (
     TIMEOUT_S,
-    CheckedUrl,
     UnresolvableHost,
     WebhookUrlRefused,
     check_webhook_url,

@@ -102,15 +102,18 @@ def _statuses(action: Action) -> list[str]:
     return [str(x) for x in TRANSITIONS[action].sources]
 
 
-def move(s: Session, action: Action, *where: Any, **values: Any) -> list[Job]:
-    """Move every job matching `where` that is in a legal source state; returns the ORM jobs that moved."""
-    statement = (
+def _transition(action: Action, where: tuple[Any, ...], values: dict[str, Any]) -> Any:
+    """The conditional UPDATE of a transition: only jobs in one of the action's source states move."""
+    return (
         update(Job)
         .where(Job.status.in_(_statuses(action)), *where)
         .values(status=values.pop("status", str(TRANSITIONS[action].target)), updated_at=func.now(), **values)
-        .returning(Job)
-        .execution_options(synchronize_session=False)
     )
+
+
+def move(s: Session, action: Action, *where: Any, **values: Any) -> list[Job]:
+    """Move every job matching `where` that is in a legal source state; returns the ORM jobs that moved."""
+    statement = _transition(action, where, values).returning(Job).execution_options(synchronize_session=False)
     jobs = list(s.execute(statement).scalars().all())
     notify(s, action, jobs)
     return jobs
@@ -123,19 +126,13 @@ def move_one(s: Session, action: Action, *where: Any, **values: Any) -> Job | No
 
 def move_rows(s: Session, action: Action, *where: Any, **values: Any) -> list[Any]:
     """Like `move`, returning light rows (ROW_COLUMNS) instead of loading ORM objects: the worker's path."""
-    statement = (
-        update(Job)
-        .where(Job.status.in_(_statuses(action)), *where)
-        .values(status=values.pop("status", str(TRANSITIONS[action].target)), updated_at=func.now(), **values)
-        .returning(*ROW_COLUMNS)
-    )
-    rows = list(s.execute(statement))
+    rows = list(s.execute(_transition(action, where, values).returning(*ROW_COLUMNS)))
     notify(s, action, rows)
     return rows
 
 
 def created(s: Session, jobs: Sequence[Any]) -> None:
-    """Jobs were inserted in `s`: run the creation consequences (credit reservations)."""
+    """Jobs were inserted in `s`: run the consequences of their creation."""
     notify(s, Event.CREATED, jobs)
 
 
@@ -258,15 +255,17 @@ def renew_lease(s: Session, *, job_id: Any, worker: str, lease_s: int) -> bool |
     return None if row is None else row.cancel_requested_at is not None
 
 
-def request_cancel(s: Session, *where: Any) -> Job | None:
-    """Ask a running job to stop: it sees the request at its next heartbeat and ends `cancelled`."""
-    job = s.execute(
-        update(Job)
-        .where(Job.status == JobStatus.RUNNING, *where)
-        .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()), updated_at=func.now())
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if job is not None:
-        notify(s, Event.CANCEL_REQUESTED, [job])
-    return job
+def request_cancel(s: Session, *where: Any) -> list[Job]:
+    """Ask the running jobs matching `where` to stop: each sees the request at its next heartbeat and ends
+    `cancelled`; returns them."""
+    jobs = list(
+        s.execute(
+            update(Job)
+            .where(Job.status == JobStatus.RUNNING, *where)
+            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()), updated_at=func.now())
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    notify(s, Event.CANCEL_REQUESTED, jobs)
+    return jobs

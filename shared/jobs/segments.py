@@ -118,14 +118,11 @@ def child_finished(s: Session, child_id: uuid.UUID) -> bool:
 
 
 def cancel_children(s: Session, parent_id: uuid.UUID) -> None:
-    """A cancelled parent cancels its children: waiting ones at once, running ones at their next heartbeat."""
+    """A cancelled parent cancels its children: waiting ones at once, running ones at their next heartbeat (their
+    own children follow, through the same consequence)."""
     children = select(Job.id).where(Job.parent_id == parent_id).scalar_subquery()
     lifecycle.move(s, Action.CANCEL, Job.id.in_(children), finished_at=func.now())
-    s.execute(
-        update(Job)
-        .where(Job.parent_id == parent_id, Job.status == JobStatus.RUNNING)
-        .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
-    )
+    lifecycle.request_cancel(s, Job.parent_id == parent_id)
 
 
 def reopen_segments(s: Session, job_id: uuid.UUID) -> None:

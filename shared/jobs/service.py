@@ -398,8 +398,8 @@ def cancel_job(user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
         if job is not None:
             return job
         running = lifecycle.request_cancel(tx, Job.id == job_id, Job.user_id == user_id)
-        if running is not None:
-            return running
+        if running:
+            return running[0]
         current = get_job(user_id, job_id, s=tx)
         raise Conflict(
             "Only pending, queued, retrying or running jobs can be cancelled.",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from shared import webhooks
+from shared import outbound, webhooks
 from shared.identity import vault
 from shared.jobs.errors import RetryableError
 from shared.publishing.base import ItemSnapshot, Publisher, PublishRejected, PublishResult
@@ -65,15 +65,15 @@ def _parse(snippet: bytes) -> PublishResult:
 class WebhookPublisher(Publisher):
     """config: user_id (whose signing secret signs), endpoint_url."""
 
-    #: The HTTP call (a seam for tests): webhooks.post reads the first 512 bytes of the answer.
-    send: Callable[..., tuple[int, bytes]] = staticmethod(webhooks.post)
+    #: The HTTP call (a seam for tests): outbound.post reads the first 512 bytes of the answer.
+    send: Callable[..., tuple[int, bytes]] = staticmethod(outbound.post)
 
     def publish(self, item: ItemSnapshot) -> PublishResult:
         try:
-            checked = webhooks.check_webhook_url(self.config["endpoint_url"] or "")
-        except webhooks.UnresolvableHost as exc:
+            checked = outbound.check_webhook_url(self.config["endpoint_url"] or "")
+        except outbound.UnresolvableHost as exc:
             raise PublishAttemptFailed("the publisher endpoint's host did not resolve") from exc
-        except webhooks.WebhookUrlRefused as exc:
+        except outbound.WebhookUrlRefused as exc:
             raise PublishRejected(f"the publisher endpoint is not allowed: {exc.message}") from None
 
         body = json.dumps(payload(item), separators=(",", ":"), sort_keys=True)
@@ -83,9 +83,9 @@ class WebhookPublisher(Publisher):
             raise PublishRejected("the webhook signing secret is unusable; rotate it") from exc
         headers["Idempotency-Key"] = item.idempotency_key
         try:
-            status, snippet = type(self).send(checked, body.encode(), headers, timeout=webhooks.TIMEOUT_S)
+            status, snippet = type(self).send(checked, body.encode(), headers, timeout=outbound.TIMEOUT_S)
         except TimeoutError as exc:
-            raise PublishAttemptFailed(f"timed out after {webhooks.TIMEOUT_S:g} s") from exc
+            raise PublishAttemptFailed(f"timed out after {outbound.TIMEOUT_S:g} s") from exc
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise PublishAttemptFailed(f"connection failed: {type(exc).__name__}") from exc
 

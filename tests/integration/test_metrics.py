@@ -4,6 +4,7 @@ CloudWatch turns into job metrics."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -175,11 +176,16 @@ def test_the_worker_prints_one_emf_document_per_batch(alice, aws_env, capsys: py
 
 
 def test_emitting_never_raises(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("stdout is gone")
+    class GoneStdout:
+        """What Lambda's stdout looks like when the pipe to CloudWatch Logs broke."""
 
-    monkeypatch.setattr(emf.EphemeralMetrics, "flush_metrics", broken)
-    monkeypatch.setattr(emf.json, "dumps", broken)
+        def write(self, *args: Any) -> None:
+            raise BrokenPipeError("stdout is gone")
+
+        def flush(self) -> None:
+            raise BrokenPipeError("stdout is gone")
+
+    monkeypatch.setattr(sys, "stdout", GoneStdout())
     emf.job_batch([("translate.text", "completed", 1.0, None)])
     emf.measurement("x", 1)
     assert emf_lines(capsys.readouterr().out) == []

@@ -165,7 +165,7 @@ def delivery_row(delivery_id: uuid.UUID) -> WebhookDelivery:
 )
 def test_the_guard_refuses(url: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as refused:
-        webhooks.check_webhook_url(url)
+        outbound.check_webhook_url(url)
     assert refused.value.code == "webhook_url_not_allowed"
     assert refused.value.details["reason"] == reason
 
@@ -173,13 +173,13 @@ def test_the_guard_refuses(url: str, reason: str) -> None:
 def test_one_private_answer_is_enough_to_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_dns(monkeypatch, {"hooks.example.com": [PUBLIC_IP, "10.1.2.3"]})
     with pytest.raises(InvalidInput) as refused:
-        webhooks.check_webhook_url("https://hooks.example.com/x")
+        outbound.check_webhook_url("https://hooks.example.com/x")
     assert refused.value.details == {"reason": "private", "host": "hooks.example.com", "address": "10.1.2.3"}
 
 
 def test_a_public_https_url_passes_with_the_addresses_to_connect_to(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_dns(monkeypatch, {"hooks.example.com": [PUBLIC_IP]})
-    checked = webhooks.check_webhook_url("https://Hooks.Example.com./x?y=1")
+    checked = outbound.check_webhook_url("https://Hooks.Example.com./x?y=1")
     assert (checked.host, checked.port, checked.addresses, checked.allow_listed) == (
         "hooks.example.com",
         443,
@@ -193,8 +193,8 @@ def test_an_unresolvable_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(outbound, "_resolve", no_answer)
-    with pytest.raises(webhooks.UnresolvableHost) as refused:
-        webhooks.check_webhook_url("https://nowhere.invalid/")
+    with pytest.raises(outbound.UnresolvableHost) as refused:
+        outbound.check_webhook_url("https://nowhere.invalid/")
     assert refused.value.code == "webhook_url_not_allowed"
 
 
@@ -202,13 +202,13 @@ def test_allow_listed_hosts_may_be_loopback_and_http_but_never_metadata(monkeypa
     monkeypatch.setenv("CONVEYOR_WEBHOOK_ALLOWED_HOSTS", '["127.0.0.1", "169.254.169.254"]')
     reconfigure()
     try:
-        checked = webhooks.check_webhook_url("http://127.0.0.1:8080/hook")
+        checked = outbound.check_webhook_url("http://127.0.0.1:8080/hook")
         assert checked.allow_listed
         assert checked.addresses == ("127.0.0.1",)
         with pytest.raises(InvalidInput, match="non-public"):
-            webhooks.check_webhook_url("http://169.254.169.254/latest/meta-data/")
+            outbound.check_webhook_url("http://169.254.169.254/latest/meta-data/")
         with pytest.raises(InvalidInput):  # only the listed spelling: localhost is another host
-            webhooks.check_webhook_url("http://localhost:8080/hook")
+            outbound.check_webhook_url("http://localhost:8080/hook")
     finally:
         monkeypatch.delenv("CONVEYOR_WEBHOOK_ALLOWED_HOSTS")
         reconfigure()
