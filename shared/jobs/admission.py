@@ -36,6 +36,7 @@ from shared.outbound import check_webhook_url
 
 MAX_PAST = timedelta(days=1)
 MAX_TIMEOUT_S = 900  # a Lambda invocation's limit
+MAX_ATTEMPTS = 100
 
 
 class Origin(StrEnum):
@@ -110,13 +111,19 @@ def _check_fields(request: JobRequest, now: datetime) -> datetime:
         raise InvalidInput(
             "run_at is more than a day in the past.", code="run_at_in_past", details={"run_at": run_at.isoformat()}
         )
-    if request.max_attempts is not None and not 1 <= request.max_attempts <= 100:
-        raise InvalidInput("max_attempts is 1-100.", details={"field": "max_attempts"})
+    if request.max_attempts is not None:
+        check_max_attempts(request.max_attempts)
     if request.timeout_s is not None and not 1 <= request.timeout_s <= MAX_TIMEOUT_S:
         raise InvalidInput(f"timeout_s is 1-{MAX_TIMEOUT_S}.", details={"field": "timeout_s"})
     if request.webhook_url is not None:
         check_webhook_url(request.webhook_url)
     return run_at
+
+
+def check_max_attempts(max_attempts: int) -> int:
+    if not 1 <= max_attempts <= MAX_ATTEMPTS:
+        raise InvalidInput(f"max_attempts is 1-{MAX_ATTEMPTS}.", details={"field": "max_attempts"})
+    return max_attempts
 
 
 def _owned_ids(

@@ -28,18 +28,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func
 
 from shared.config import get_settings
 from shared.db.enums import JobStatus
-from shared.db.models import Job, JobSegment
+from shared.db.models import Job
 from shared.db.session import session, single_statement
-from shared.jobs import lifecycle, wakeups
+from shared.jobs import lifecycle, segments, wakeups
 from shared.jobs.context import JobContext
 from shared.jobs.errors import AwaitSegments, JobCancelled, LeaseLost, NonRetryable, RetryableError
 from shared.jobs.registry import get_job_type
-from shared.jobs.segments import FINISHED
 from shared.jobs.states import Action
 
 logger = Logger(child=True)
@@ -318,21 +316,10 @@ def _wait_for_segments(row: Any, ctx: JobContext) -> str:
         if not waiting:
             return LEASE_LOST
         # Children that all ended before we parked left the resume to us.
-        if not _unfinished_segments(s, row.id):
+        if not segments.unfinished(s, row.id):
             lifecycle.move_rows(s, Action.PROMOTE, Job.id == row.id, enqueued_at=func.now())
             wakeups.after_commit(s, [wakeups.Wakeup(row.id)])
     return JobStatus.PENDING.value
-
-
-def _unfinished_segments(s: Session, job_id: Any) -> int:
-    return (
-        s.scalar(
-            select(func.count())
-            .select_from(JobSegment)
-            .where(JobSegment.job_id == job_id, JobSegment.status.not_in([str(x) for x in FINISHED]))
-        )
-        or 0
-    )
 
 
 def _finish(

@@ -33,7 +33,7 @@ from shared.db import session
 from shared.db.enums import JobPriority
 from shared.db.models import Schedule, User
 from shared.errors import ConveyorError, InvalidInput, NotFound
-from shared.jobs.admission import Origin, parse_payload, resolve_type
+from shared.jobs.admission import Origin, check_max_attempts, parse_payload, resolve_type
 from shared.jobs.service import create_job
 from shared.timezones import check_timezone
 
@@ -225,12 +225,6 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def _check_max_attempts(max_attempts: int) -> int:
-    if not 1 <= max_attempts <= 100:
-        raise InvalidInput("max_attempts is 1-100.", details={"field": "max_attempts"})
-    return max_attempts
-
-
 def _recurrence(cron: str | None, interval_seconds: int | None, timezone: str) -> tuple[str | None, int | None]:
     if (cron is None) == (interval_seconds is None):
         raise InvalidInput(
@@ -277,7 +271,7 @@ def create_schedule(
     name = _clean_name(name)
     payload = checked_payload(job_type, payload)
     spec = resolve_type(job_type, Origin.SCHEDULE)
-    attempts = _check_max_attempts(max_attempts if max_attempts is not None else spec.max_attempts)
+    attempts = check_max_attempts(max_attempts if max_attempts is not None else spec.max_attempts)
     with session() as s:
         if timezone is None:
             timezone = s.scalar(select(User.timezone).where(User.id == user_id)) or "UTC"
@@ -348,7 +342,7 @@ def update_schedule(
         if not isinstance(priority, Unset):
             schedule.priority = int(priority)
         if not isinstance(max_attempts, Unset):
-            schedule.max_attempts = _check_max_attempts(max_attempts)
+            schedule.max_attempts = check_max_attempts(max_attempts)
 
         new_cron, new_interval = schedule.cron_expression, schedule.interval_seconds
         if not isinstance(cron, Unset) and not isinstance(interval_seconds, Unset):

@@ -103,18 +103,25 @@ def child_finished(s: Session, child_id: uuid.UUID) -> bool:
             finished_at=func.now(),
         )
     )
-    unfinished = s.scalar(
-        select(func.count())
-        .select_from(JobSegment)
-        .where(JobSegment.job_id == parent.id, JobSegment.status.not_in([str(x) for x in FINISHED]))
-    )
-    if unfinished:
+    if unfinished(s, parent.id):
         return False
     resumed = lifecycle.move_one(s, Action.PROMOTE, Job.id == parent.id, run_at=func.now(), enqueued_at=func.now())
     if resumed is None:
         return False
     wakeups.after_commit(s, [wakeups.Wakeup(parent.id)])
     return True
+
+
+def unfinished(s: Session, job_id: uuid.UUID) -> int:
+    """How many of the job's segments have not ended yet."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(JobSegment)
+            .where(JobSegment.job_id == job_id, JobSegment.status.not_in([str(x) for x in FINISHED]))
+        )
+        or 0
+    )
 
 
 def cancel_children(s: Session, parent_id: uuid.UUID) -> None:

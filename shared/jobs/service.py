@@ -190,7 +190,11 @@ class BulkCreated:
     caller that needs only the ids does not pay ~20 µs an object)."""
 
     stored: list[Job | tuple[dict[str, Any], Any]]  # an earlier Job, or (values sent, timestamps returned)
-    created: list[bool]  # per job: False where an earlier job was returned (replay, or an active dedupe key)
+
+    @property
+    def created(self) -> list[bool]:
+        """Per job: False where an earlier job was returned (a replay, or an active job with the dedupe key)."""
+        return [not isinstance(item, Job) for item in self.stored]
 
     @property
     def ids(self) -> list[uuid.UUID]:
@@ -225,20 +229,17 @@ def create_jobs(
         rows = [_row_values(user_id, a, request_hash, now) for a in admitted]
         stamps = {row.id_text: row for row in tx.execute(_bulk_insert_statement(), {"rows": _as_records(rows)})}
         stored: list[Job | tuple[dict[str, Any], Any]] = []
-        created: list[bool] = []
         fresh: list[SimpleNamespace] = []  # what the creation consequences see: the lifecycle's row attributes
         for values, request in zip(rows, requests, strict=True):
             stamp = stamps.get(str(values["id"]))
             if stamp is None:
                 stored.append(_existing(tx, user_id, request.idempotency_key, request_hash, request.dedupe_key))
-                created.append(False)
             else:
                 stored.append((values, stamp))
-                created.append(True)
                 fresh.append(SimpleNamespace(**values))
         lifecycle.created(tx, fresh)
         _wake(tx, [(job.id, job.status, job.run_at) for job in fresh])
-        return BulkCreated(stored, created)
+        return BulkCreated(stored)
 
 
 def _row_values(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str | None, now: datetime) -> dict:
