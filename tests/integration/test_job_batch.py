@@ -153,3 +153,15 @@ def test_jobs_created_in_a_batch_are_the_rows_the_database_holds(alice, sent) ->
             assert stored is not None
             for column in Job.__table__.columns:
                 assert getattr(created, column.key) == getattr(stored, column.key), column.key
+
+
+def test_two_jobs_of_one_batch_with_the_same_dedupe_key_are_one_job(alice, sent) -> None:  # type: ignore[no-untyped-def]
+    job = {"type": "email.send", "payload": EMAIL, "dedupe_key": "nightly"}
+
+    response = alice.client.post("/v1/jobs/batch", json_body={"jobs": [job, job]})
+
+    assert response.status == 201, response.body
+    first, second = response.json["items"]
+    assert first["id"] == second["id"]
+    assert response.json["created"] == [True, False]
+    assert jobs_in_db() == 1
