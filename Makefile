@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format bench layers synth clean
+.PHONY: dev test lint format bench fuzz layers synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: lint
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The schemathesis test of `make test` with a bigger budget, against its own laptop stack: `make fuzz FUZZ_SECONDS=900`.
+fuzz: $(STAMP)
+	CONVEYOR_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) CONVEYOR_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),30) \
+		$(VENV)/bin/pytest -q -s -p no:cacheprovider tests/e2e/test_schemathesis.py
 
 bench: $(STAMP)
 	@for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script || exit 1; done

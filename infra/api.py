@@ -1,4 +1,5 @@
-"""The REST API: a LambdaRestApi proxy in front of functions/api, throttled, with JSON access logs.
+"""The REST API: a LambdaRestApi proxy in front of functions/api, throttled, with JSON access logs and its own
+error answers (gateway responses) in the API's error contract.
 
 The routes already start with /v1, so the stage is called `api`: https://<id>.execute-api.<region>.amazonaws.com/api/v1/...
 """
@@ -12,8 +13,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import StageConfig
+from shared import api_gateway
 
 API_STAGE_NAME = "api"
+# Every other gateway response (a 4xx or 5xx API Gateway sends itself) keeps its status and message in the
+# contract's shape. `$context.error.messageString` expands to a quoted JSON string.
+DEFAULT_TEMPLATE = (
+    '{"error": {"code": "' + api_gateway.GATEWAY_ERROR_CODE + '", "message": $context.error.messageString, '
+    '"details": null}}'
+)
 
 
 class RestApi(Construct):
@@ -53,3 +61,19 @@ class RestApi(Construct):
                 ),
             ),
         )
+        # API Gateway's own answers in the error contract, as the laptop gateway sends them (shared/api_gateway.py).
+        for answer in api_gateway.ANSWERS:
+            self.api.add_gateway_response(
+                answer.code.title().replace("_", ""),
+                type=getattr(apigw.ResponseType, answer.response_type),
+                status_code=str(answer.status),
+                response_headers={name: f"'{value}'" for name, value in answer.headers},
+                templates={"application/json": answer.body().decode()},
+            )
+        for response_id, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(
+                response_id, type=response_type, templates={"application/json": DEFAULT_TEMPLATE}
+            )

@@ -29,7 +29,7 @@ from infra.data import Database
 from infra.functions import ConveyorFunction
 from infra.network import Network
 from infra.observability import Observability
-from infra.queues import QueueWithDlq
+from infra.queues import QueueWithDlq, sqs_max_concurrency
 from infra.storage import MediaStorage
 from shared.config import Settings
 from shared.resources import MEDIA_PREFIX, MEDIA_TIMEOUT_S, SCHEDULER_TIMEOUT_S, WORKER_TIMEOUT_S, ResourceNames
@@ -220,9 +220,17 @@ class ConveyorStack(Stack):
         self._grant(payments_secret)
 
         # Event sources
-        for fn, queue in ((self.worker_fn, self.jobs.queue), (self.media_fn, self.media_queue.queue)):
+        for fn, queue, size in (
+            (self.worker_fn, self.jobs.queue, config.worker),
+            (self.media_fn, self.media_queue.queue, config.media),
+        ):
             fn.add_event_source(
-                sources.SqsEventSource(queue, batch_size=SQS_BATCH_SIZE, report_batch_item_failures=True)
+                sources.SqsEventSource(
+                    queue,
+                    batch_size=SQS_BATCH_SIZE,
+                    report_batch_item_failures=True,
+                    max_concurrency=sqs_max_concurrency(size.reserved_concurrency),
+                )
             )
         self.schedule = events.Rule(
             self,

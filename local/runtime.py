@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from shared.resources import MEDIA_TIMEOUT_S, SCHEDULER_TIMEOUT_S, WORKER_TIMEOU
 log = logging.getLogger("local.functions")
 
 API_TIMEOUT_S = 29  # API Gateway's integration timeout
+SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"  # infra/functions.py sets it to the function's short name
 
 
 @dataclass
@@ -57,16 +59,32 @@ class Functions:
     scheduler: Function
 
 
-def _load(module: str) -> Callable[[dict[str, Any], Any], Any]:
-    return importlib.import_module(module).handler
+def _load(name: str) -> Callable[[dict[str, Any], Any], Any]:
+    """Import functions/<name>/handler.py with POWERTOOLS_SERVICE_NAME=<name>, as the CDK stack sets it.
+
+    Powertools names a child logger `<service>.<module>` when the module is imported, and a parent
+    `Logger(service=name)` suppresses, on the root handlers, every record whose logger name contains `name`.
+    Imported with the service unset, `functions.api.errors` logged as `service_undefined.functions.api.errors`:
+    neither the api logger's child nor let through by the root handler, so unhandled errors vanished. Shared
+    modules are imported once, by the first function that needs them, and log under that function's name.
+    """
+    previous = os.environ.get(SERVICE_NAME_ENV)
+    os.environ[SERVICE_NAME_ENV] = name
+    try:
+        return importlib.import_module(f"functions.{name}.handler").handler
+    finally:
+        if previous is None:
+            os.environ.pop(SERVICE_NAME_ENV, None)
+        else:
+            os.environ[SERVICE_NAME_ENV] = previous
 
 
 def load_functions(stage: str = "local") -> Functions:
     """Import the handlers (after the environment is set up: modules read settings at import, as in a cold start)."""
     prefix = f"conveyor-{stage}"
     return Functions(
-        api=Function(f"{prefix}-api", _load("functions.api.handler"), API_TIMEOUT_S),
-        worker=Function(f"{prefix}-worker", _load("functions.worker.handler"), WORKER_TIMEOUT_S),
-        media=Function(f"{prefix}-media", _load("functions.media.handler"), MEDIA_TIMEOUT_S),
-        scheduler=Function(f"{prefix}-scheduler", _load("functions.scheduler.handler"), SCHEDULER_TIMEOUT_S),
+        api=Function(f"{prefix}-api", _load("api"), API_TIMEOUT_S),
+        worker=Function(f"{prefix}-worker", _load("worker"), WORKER_TIMEOUT_S),
+        media=Function(f"{prefix}-media", _load("media"), MEDIA_TIMEOUT_S),
+        scheduler=Function(f"{prefix}-scheduler", _load("scheduler"), SCHEDULER_TIMEOUT_S),
     )

@@ -26,7 +26,13 @@ class Settings(BaseSettings):
     database_tls: bool | None = None
     database_name: str = "conveyor"
     statement_timeout_ms: int = 15_000
-    connect_timeout_s: int = 10
+    # Bounds each step of connecting (TCP connect, TLS, startup and authentication, first queries) and the pre-use
+    # ping; statements get statement_timeout_ms plus a margin instead. Small, so a database outage answers 503 at once.
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    # Who applies statement_timeout and TimeZone: "connect" SETs them on each new connection (laptop, tests); "server"
+    # relies on the database's parameter group, as behind RDS Proxy, where a session-level SET pins the connection.
+    # Unset: "server" when the credentials come from Secrets Manager (i.e. in AWS), else "connect".
+    db_session_defaults: Literal["connect", "server"] | None = None
     # A pooled connection idle for longer than this is pinged before use (0: always).
     db_ping_after_idle_s: float = 5.0
 
@@ -76,6 +82,12 @@ class Settings(BaseSettings):
 
     # API
     api_docs_enabled: bool = True
+    # Per-credential rate limit (API key or session token), counted in Postgres so every execution environment shares
+    # it: at most rate_limit_requests per fixed window of rate_limit_window_s, then 429 with Retry-After. 0: off.
+    rate_limit_requests: int = Field(default=600, ge=0)
+    rate_limit_window_s: int = Field(default=60, ge=1, le=86_400)
+    # How long a client should wait after a 503 (the Retry-After header).
+    unavailable_retry_after_s: int = Field(default=5, ge=1)
     cors_origin: str | None = None
 
     # Secret used to key API-key hashes (HMAC), so a leaked table alone cannot be brute-forced offline.

@@ -26,6 +26,12 @@ class BadRequest(ConveyorError):
     code = "bad_request"
 
 
+class UnsupportedMediaType(BadRequest):
+    """The body is in a media type the route does not read (415)."""
+
+    code = "unsupported_media_type"
+
+
 class InvalidInput(ConveyorError):
     """The request is well-formed but its content is not acceptable."""
 

@@ -48,6 +48,10 @@ class ResourceNames:
         return f"{self.prefix}/database"
 
 
-# Served media lives under this prefix; objects that fail inspection are moved under the quarantine prefix.
+# Uploads arrive under this prefix (presigned POSTs name keys under it; S3 notifies the media queue for it).
 MEDIA_PREFIX = "media/"
+# Objects that fail inspection are moved under the quarantine prefix.
 QUARANTINE_PREFIX = "quarantine/"
+# Uploads that passed inspection are served from an immutable copy under this prefix: no POST policy names it
+# (the API role may put objects under MEDIA_PREFIX only) and no notification watches it.
+STORED_PREFIX = "stored/"

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 
-from functions.api import errors
+from functions.api import errors, request_guard, responses
 from functions.api.routes import (
     admin_users,
     admin_workers,
@@ -63,7 +63,7 @@ DOCS_PATH = "/v1/docs"
 def create_app() -> APIGatewayRestResolver:
     settings = get_settings()
     cors = CORSConfig(allow_origin=settings.cors_origin, max_age=600) if settings.cors_origin else None
-    app = APIGatewayRestResolver(
+    app = request_guard.GuardedResolver(
         enable_validation=True,
         response_validation_error_http_code=500,
         cors=cors,
@@ -71,6 +71,7 @@ def create_app() -> APIGatewayRestResolver:
     errors.register(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    responses.document(app._static_routes + app._dynamic_routes)  # Powertools keeps its routes in these two lists
 
     @app.get("/v1/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """The API's error contract: every error is `{"error": {"code", "message", "details"}}`.
 
-Domain errors map to HTTP by type, here and nowhere else. Anything unexpected is a 500 with an opaque
-body (the details go to the log with the correlation id), because a 5xx is always our bug.
+Domain errors map to HTTP by type, here and nowhere else. Anything unexpected is a 500 with an opaque body, and a
+database or network failure (the database down, a timeout) is a 503 `unavailable` with `Retry-After`: in both the
+traceback goes to the log, and the body and the `X-Request-Id` header carry the request's correlation id (API
+Gateway's request id, which every log line of the request carries too), never the exception's text.
+A credential over its rate limit is a 429 `rate_limited` with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -16,38 +19,91 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Servic
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared import errors
+from shared.config import get_settings
+from shared.db.health import is_unavailable
+from shared.identity.ratelimit import RateLimited
 
-logger = Logger(child=True)
+SERVICE = "api"  # the handler's logger; this module logs through it (a child), whatever POWERTOOLS_SERVICE_NAME says
+logger = Logger(service=SERVICE, child=True)
+REQUEST_ID_HEADER = "X-Request-Id"
 
 STATUS_BY_ERROR: dict[type[errors.ConveyorError], HTTPStatus] = {
     errors.BadRequest: HTTPStatus.BAD_REQUEST,
+    errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     errors.InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.NotFound: HTTPStatus.NOT_FOUND,
     errors.Conflict: HTTPStatus.CONFLICT,
     errors.Unauthenticated: HTTPStatus.UNAUTHORIZED,
     errors.Forbidden: HTTPStatus.FORBIDDEN,
     errors.InsufficientCredits: HTTPStatus.PAYMENT_REQUIRED,
+    RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
     errors.Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
+INTERNAL_ERROR = ("internal_error", "Something went wrong on our side; it has been logged.")
+UNAVAILABLE = ("unavailable", "The service is temporarily unavailable; retry later.")
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+def error_body(status: int, code: str, message: str, details: Any = None, request_id: str | None = None) -> str:
+    error: dict[str, Any] = {"code": code, "message": message, "details": details}
+    if status >= 500:
+        error["request_id"] = request_id  # what to quote to the operator; the log lines of the request carry it
+    return json.dumps({"error": error}, default=str)
+
+
+def error_headers(status: int, request_id: str | None, retry_after_s: int | None = None) -> dict[str, str]:
+    headers = {}
+    if retry_after_s is None and status == HTTPStatus.SERVICE_UNAVAILABLE:
+        retry_after_s = get_settings().unavailable_retry_after_s
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, int(retry_after_s)))
+    if status >= 500 and request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    request_id: str | None = None,
+    retry_after_s: int | None = None,
+) -> Response:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"error": {"code": code, "message": message, "details": details}}, default=str),
+        body=error_body(status, code, message, details, request_id),
+        headers=error_headers(status, request_id, retry_after_s),
     )
 
 
-def proxy_error(exc: errors.ConveyorError) -> dict[str, Any]:
-    """The error contract as an API Gateway proxy response, for failures before the request is routed."""
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+def proxy_error(exc: Exception, request_id: str | None = None) -> dict[str, Any]:
+    """The error contract as an API Gateway proxy response, for failures before the request is routed.
+
+    A domain error answers as it maps; anything else was unexpected there (authentication reads the database) and is
+    logged with its traceback, then answered 503 if it is an outage and an opaque 500 otherwise.
+    """
+    retry_after_s = None
+    if isinstance(exc, errors.ConveyorError):
+        status, code, message, details = int(status_for(exc)), exc.code, exc.message, exc.details
+        retry_after_s = getattr(exc, "retry_after_s", None)
+    else:
+        status, (code, message), details = _unexpected(exc)
     return {
-        "statusCode": int(status_for(exc)),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(body, default=str),
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON} | error_headers(status, request_id, retry_after_s),
+        "body": error_body(status, code, message, details, request_id),
         "isBase64Encoded": False,
     }
+
+
+def _unexpected(exc: Exception) -> tuple[int, tuple[str, str], None]:
+    if is_unavailable(exc):
+        logger.exception("dependency unavailable", error_type=type(exc).__name__)
+        return int(HTTPStatus.SERVICE_UNAVAILABLE), UNAVAILABLE, None
+    logger.exception("unhandled error", error_type=type(exc).__name__)
+    return int(HTTPStatus.INTERNAL_SERVER_ERROR), INTERNAL_ERROR, None
 
 
 def status_for(exc: errors.ConveyorError) -> HTTPStatus:
@@ -80,9 +136,19 @@ def register(app: APIGatewayRestResolver) -> None:
         # Powertools decodes (base64) bodies as UTF-8 while reading them: bytes that are not text are the client's.
         return error_response(400, "malformed_body", "The request body is not UTF-8 text.")
 
+    def request_id() -> str | None:
+        return app.current_event.request_context.request_id
+
     @app.exception_handler(errors.ConveyorError)
     def _domain_error(exc: errors.ConveyorError) -> Response:
-        return error_response(status_for(exc), exc.code, exc.message, exc.details)
+        return error_response(
+            status_for(exc),
+            exc.code,
+            exc.message,
+            exc.details,
+            request_id=request_id(),
+            retry_after_s=getattr(exc, "retry_after_s", None),
+        )
 
     @app.exception_handler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
@@ -90,9 +156,18 @@ def register(app: APIGatewayRestResolver) -> None:
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
-        return error_response(404, "route_not_found", "No such route.", {"path": app.current_event.path})
+        path = app.current_event.path
+        allowed = sorted({r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)})
+        if not allowed:
+            return error_response(404, "route_not_found", "No such route.", {"path": path})
+        # The path exists for other methods: say which (RFC 9110 §15.5.6), as API Gateway's method routing would.
+        response = error_response(
+            405, "method_not_allowed", "This route does not accept this method.", {"path": path, "allowed": allowed}
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.exception_handler(Exception)
-    def _bug(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+    def _unexpected_error(exc: Exception) -> Response:
+        status, (code, message), details = _unexpected(exc)
+        return error_response(status, code, message, details, request_id=request_id())

@@ -1,4 +1,9 @@
-"""API Gateway (REST proxy) entry point: resolve the event with the shared resolver, log with a correlation id."""
+"""API Gateway (REST proxy) entry point: resolve the event with the shared resolver, log with a correlation id.
+
+Nothing escapes as an exception (API Gateway would answer a bodiless 502): a failure in authentication, or one that
+got past the resolver's own exception handlers, becomes the error contract here (503 for an outage, else 500),
+logged with its traceback and answered with the request's correlation id.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.api import auth, errors
 from functions.api.app import create_app
 from functions.api.composition import compose
-from shared.errors import ConveyorError
 
-logger = Logger(service="api")
+logger = Logger(service=errors.SERVICE)
 compose()
 app = create_app()
 
@@ -22,10 +26,9 @@ app = create_app()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         auth.admit(event)
-    except ConveyorError as exc:
-        response = errors.proxy_error(exc)
-    else:
         response = app.resolve(event, context)
+    except Exception as exc:
+        response = errors.proxy_error(exc, (event.get("requestContext") or {}).get("requestId"))
     logger.info(
         "request handled",
         method=event.get("httpMethod"),

@@ -10,10 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.automations import sales
 from shared.db.models import Automation
+from shared.fields import Flag, SortOrder
 
 
 class RuleOut(BaseModel):
@@ -137,8 +138,15 @@ Currency = Annotated[str, Field(pattern=sales.CURRENCY_PATTERN, description="ISO
 Description = Annotated[str, Field(max_length=sales.MAX_DESCRIPTION_CHARS)]
 
 
+# A preset has a fixed price, a range, or both (then price_cents is the display price).
+PRICED: list[dict[str, list[str]]] = [
+    {"required": ["price_cents"]},
+    {"required": ["min_price_cents", "max_price_cents"]},
+]
+
+
 class PresetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra={"anyOf": PRICED})
 
     name: Name
     price_cents: Cents | None = Field(default=None, description="Fixed price; defaults to min_price_cents.")
@@ -146,8 +154,14 @@ class PresetCreate(BaseModel):
     max_price_cents: Cents | None = None
     currency: Currency = "USD"
     description: Description | None = None
-    is_default: bool = False
-    sort_order: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    is_default: Flag = False
+    sort_order: SortOrder = 0
+
+    @model_validator(mode="after")
+    def _priced(self) -> "PresetCreate":
+        if self.price_cents is None and (self.min_price_cents is None or self.max_price_cents is None):
+            raise ValueError("A preset needs price_cents, or both min_price_cents and max_price_cents.")
+        return self
 
 
 class PresetUpdate(BaseModel):
@@ -159,8 +173,8 @@ class PresetUpdate(BaseModel):
     max_price_cents: Cents | None = None
     currency: Currency | None = None
     description: Description | None = None
-    is_default: bool | None = None
-    sort_order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    is_default: Flag | None = None
+    sort_order: SortOrder | None = None
 
 
 class PresetOut(BaseModel):

@@ -30,6 +30,7 @@ from shared.db.models import (
     User,
 )
 from shared.errors import InvalidInput, NotFound
+from shared.fields import Flag, SortOrder
 
 MAX_NAME_CHARS = 200
 MAX_RULES = 50
@@ -86,7 +87,7 @@ class RuleIn(BaseModel):
     daily_quota: int | None = Field(default=None, ge=1, le=MAX_DAILY_QUOTA)
     days_of_week: list[WeekdayName] = Field(default_factory=list, description="Empty: every day.")
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher fires first at the same instant.")
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class DefaultValueIn(BaseModel):
@@ -94,7 +95,7 @@ class DefaultValueIn(BaseModel):
 
     field_name: str = Field(description=f"One of: {', '.join(DEFAULT_FIELDS)}.")
     value: Any
-    apply_if_empty: bool = Field(default=True, description="Only fill the field when it is null, '' or [].")
+    apply_if_empty: Flag = Field(default=True, description="Only fill the field when it is null, '' or [].")
 
 
 class AutomationIn(BaseModel):
@@ -104,13 +105,13 @@ class AutomationIn(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     color: Color = "#6366f1"
     icon: str | None = Field(default=None, max_length=100)
-    sort_order: int = 0
-    enabled: bool = False
+    sort_order: SortOrder = 0
+    enabled: Flag = False
     draft_selection_method: SelectionName = "fifo"
-    remote_draft_only_by_default: bool = Field(default=False, description="Seed 002's stashOnlyByDefault.")
+    remote_draft_only_by_default: Flag = Field(default=False, description="Seed 002's stashOnlyByDefault.")
     jitter_min_seconds: int = Field(default=0, ge=0, le=MAX_JITTER_S)
     jitter_max_seconds: int = Field(default=300, ge=0, le=MAX_JITTER_S)
-    auto_add_to_sale_queue: bool = False
+    auto_add_to_sale_queue: Flag = False
     sale_queue_preset_id: uuid.UUID | None = None
     rules: list[RuleIn] = Field(default_factory=list, max_length=MAX_RULES)
     default_values: list[DefaultValueIn] = Field(default_factory=list, max_length=len(DEFAULT_FIELDS))
@@ -125,13 +126,13 @@ class AutomationPatch(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     color: Color | None = None
     icon: str | None = Field(default=None, max_length=100)
-    sort_order: int | None = None
-    enabled: bool | None = None
+    sort_order: SortOrder | None = None
+    enabled: Flag | None = None
     draft_selection_method: SelectionName | None = None
-    remote_draft_only_by_default: bool | None = None
+    remote_draft_only_by_default: Flag | None = None
     jitter_min_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S)
     jitter_max_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S)
-    auto_add_to_sale_queue: bool | None = None
+    auto_add_to_sale_queue: Flag | None = None
     sale_queue_preset_id: uuid.UUID | None = None
     rules: list[RuleIn] | None = Field(default=None, max_length=MAX_RULES)
     default_values: list[DefaultValueIn] | None = Field(default=None, max_length=len(DEFAULT_FIELDS))

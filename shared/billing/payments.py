@@ -15,19 +15,21 @@ user's credit account, then the payment row (the same as ledger operations), so 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
-from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from shared.billing import ledger
 from shared.config import get_settings
@@ -38,6 +40,7 @@ from shared.db.session import unit_of_work
 from shared.errors import BadRequest, Conflict, InvalidInput, Unauthenticated, Unavailable
 
 TOLERANCE_S = 5 * 60  # deliveries older or newer than this are replays or clock skew: refused
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 EventType = Literal["payment.succeeded", "payment.failed", "payment.refunded"]
 
 
@@ -45,6 +48,12 @@ class StaleWebhook(BadRequest):
     """A delivery without a usable timestamp, or outside the tolerance window (HTTP 400)."""
 
     code = "stale_webhook"
+
+
+class MalformedBody(BadRequest):
+    """A correctly signed body that is not UTF-8 text (HTTP 400): the sender's bug, never retried into success."""
+
+    code = "malformed_body"
 
 
 class PaymentData(BaseModel):
@@ -80,11 +89,38 @@ class WebhookOutcome:
     status: str | None = None
 
 
-def verify(body: str, headers: Mapping[str, str], *, secret: str | None = None) -> dict[str, Any]:
-    """Check the Standard Webhooks signature and timestamp; the parsed JSON body, or an error that stores nothing."""
+def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
+    """The bytes the provider sent, from an API Gateway proxy event: base64-decoded when API Gateway encoded
+    them (binary or non-UTF-8 bodies), else the UTF-8 text API Gateway decoded them into."""
+    if not body:
+        return b""
+    return base64.b64decode(body) if is_base64_encoded else body.encode()
+
+
+def _signing_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret (Standard Webhooks); never echoes the secret when unusable."""
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    except ValueError:
+        key = b""
+    if not key:
+        raise Unavailable("The payment webhook secret is malformed.", code="webhooks_not_configured")
+    return key
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks v1 signature: HMAC-SHA256 over `<id>.<timestamp>.<body bytes>`, base64."""
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify(body: bytes | str, headers: Mapping[str, str], *, secret: str | None = None) -> dict[str, Any]:
+    """Check the Standard Webhooks signature over the raw bytes and the timestamp, then decode: the parsed JSON
+    body, or an error that stores nothing. Nothing about the body is judged before its signature holds."""
     secret = secret if secret is not None else get_settings().payments_webhook_secret
     if not secret:
         raise Unavailable("Payment webhooks are not configured.", code="webhooks_not_configured")
+    raw = body.encode() if isinstance(body, str) else body
     lowered = {k.lower(): v for k, v in headers.items() if isinstance(v, str)}
     stamp = lowered.get("webhook-timestamp", "")
     try:
@@ -93,16 +129,18 @@ def verify(body: str, headers: Mapping[str, str], *, secret: str | None = None) 
         raise StaleWebhook("The webhook-timestamp header is missing or not a Unix time.") from None
     if abs(time.time() - sent) > TOLERANCE_S:
         raise StaleWebhook("The webhook timestamp is outside the accepted 5 minute window.")
+    key = _signing_key(secret)
+    msg_id = lowered.get("webhook-id", "")
+    expected = signature(key, msg_id, sent, raw).encode()
+    offered = lowered.get("webhook-signature", "").split(" ")  # one or more `v1,<base64>` while keys rotate
+    if not msg_id or not any(hmac.compare_digest(expected, candidate.encode()) for candidate in offered):
+        raise Unauthenticated("The webhook signature is not valid.", code="invalid_signature")
     try:
-        verifier = Webhook(secret)
-    except (ValueError, EmptyWebhookSecretError) as exc:  # never echo the secret: only say it is unusable
-        raise Unavailable("The payment webhook secret is malformed.", code="webhooks_not_configured") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody("The webhook body is not UTF-8 text.") from None
     try:
-        verifier.verify(body, lowered, json_parse=False)
-    except (WebhookVerificationError, ValueError) as exc:  # ValueError: a malformed signature header
-        raise Unauthenticated("The webhook signature is not valid.", code="invalid_signature") from exc
-    try:
-        payload = json.loads(body)
+        payload = json.loads(text)
     except ValueError:
         raise InvalidInput("The webhook body is not valid JSON.") from None
     if not isinstance(payload, dict):
@@ -110,7 +148,7 @@ def verify(body: str, headers: Mapping[str, str], *, secret: str | None = None) 
     return payload
 
 
-def handle_webhook(body: str, headers: Mapping[str, str], *, s: Session | None = None) -> WebhookOutcome:
+def handle_webhook(body: bytes | str, headers: Mapping[str, str], *, s: Session | None = None) -> WebhookOutcome:
     """Verify a delivery and apply it; duplicates and unknown event types are answered 2xx and change nothing."""
     payload = verify(body, headers)
     if payload.get("type") not in get_args(EventType):
@@ -283,10 +321,14 @@ def list_payments(
 
 
 def signed_headers(
-    secret: str, body: str, *, msg_id: str | None = None, timestamp: int | None = None
+    secret: str, body: bytes | str, *, msg_id: str | None = None, timestamp: int | None = None
 ) -> dict[str, str]:
     """The Standard Webhooks headers a provider would send with `body` (tests and local tooling sign with this)."""
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     sent = int(time.time()) if timestamp is None else timestamp
-    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(sent, tz=UTC), body)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(sent), "webhook-signature": signature}
+    raw = body.encode() if isinstance(body, str) else body
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(sent),
+        "webhook-signature": signature(_signing_key(secret), msg_id, sent, raw),
+    }

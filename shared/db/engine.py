@@ -85,20 +85,53 @@ def _memoize_pg8000_paramstyle() -> None:
     pg8000.legacy.convert_paramstyle = convert_paramstyle
 
 
-def connect_args() -> dict[str, Any]:
-    """Driver options: a socket timeout, and TLS (verified) whenever we connect to RDS in AWS.
+READ_TIMEOUT_MARGIN_S = 5.0
 
-    pg8000's `timeout` bounds every socket read, not only the connect, so it must outlast the statement timeout:
-    then a slow query is cancelled by Postgres (a clean error, the connection still usable) instead of the socket
-    giving up mid-reply and leaving a broken connection behind.
+
+def session_defaults(statement_timeout_ms: int) -> dict[str, str]:
+    """The session settings every connection runs with, as Postgres parameters.
+
+    On the laptop and in tests each new connection SETs them (`db_session_defaults = "connect"`). Behind RDS Proxy a
+    session-level SET pins the client connection to one database connection, so in AWS the instance's parameter
+    group sets the same values (infra/data.py builds it from this function) and nothing is SET.
+    """
+    return {"statement_timeout": str(int(statement_timeout_ms)), "timezone": "UTC"}
+
+
+def sets_session_defaults_on_connect() -> bool:
+    settings = get_settings()
+    if settings.db_session_defaults is not None:
+        return settings.db_session_defaults == "connect"
+    from_secret = not settings.database_url and bool(settings.database_secret_arn)
+    return not from_secret  # in AWS (credentials from the secret) the parameter group sets them
+
+
+def read_timeout_s() -> float:
+    """The socket timeout once connected: it outlasts the statement timeout, so a slow query is cancelled by
+    Postgres (a clean error, the connection still usable) before the socket gives up mid-reply."""
+    return get_settings().statement_timeout_ms / 1000 + READ_TIMEOUT_MARGIN_S
+
+
+def connect_args() -> dict[str, Any]:
+    """Driver options: the connect timeout, and TLS (verified) whenever we connect to RDS in AWS.
+
+    pg8000 has one `timeout`, applied to every socket operation of the connection. It is given the connect timeout,
+    so the TCP connect, the TLS handshake, the startup and authentication exchange and the dialect's first queries
+    are each bounded by it (an unreachable or hung database fails fast); once connected, `get_engine` switches the
+    socket to `read_timeout_s()` for statements.
     """
     settings = get_settings()
-    read_timeout_s = settings.statement_timeout_ms / 1000 + 5
-    args: dict[str, Any] = {"timeout": max(settings.connect_timeout_s, read_timeout_s)}
+    args: dict[str, Any] = {"timeout": settings.connect_timeout_s}
     from_secret = not settings.database_url and bool(settings.database_secret_arn)
     if settings.database_tls if settings.database_tls is not None else from_secret:
         args["ssl_context"] = ssl.create_default_context()
     return args
+
+
+def _set_socket_timeout(dbapi_connection: Any, seconds: float) -> None:
+    sock = getattr(dbapi_connection, "_usock", None)  # pg8000's socket (an SSLSocket with TLS); makefile() follows it
+    if sock is not None:
+        sock.settimeout(seconds)
 
 
 @cache
@@ -131,15 +164,19 @@ def get_engine() -> Engine:
                 cparams["password"] = database_secret(refresh=True)["password"]
                 return dialect.connect(*cargs, **cparams)
 
-    timeout_ms = settings.statement_timeout_ms
+    defaults = session_defaults(settings.statement_timeout_ms) if sets_session_defaults_on_connect() else {}
+    connect_timeout_s, statement_read_timeout_s = settings.connect_timeout_s, read_timeout_s()
 
     @event.listens_for(engine, "connect")
-    def _set_session_defaults(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
-        cursor.execute("SET TIME ZONE 'UTC'")
-        cursor.close()
-        dbapi_connection.commit()
+    def _session_defaults_then_read_timeout(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Registered after the dialect's own connect hooks (its first-connect queries ran with the connect timeout).
+        if defaults:
+            cursor = dbapi_connection.cursor()
+            for name, value in defaults.items():
+                cursor.execute(f"SET {name} = '{value}'")
+            cursor.close()
+            dbapi_connection.commit()
+        _set_socket_timeout(dbapi_connection, statement_read_timeout_s)
 
     ping_after_idle_s = settings.db_ping_after_idle_s
 
@@ -156,11 +193,15 @@ def get_engine() -> Engine:
         idle_since = record.info.get("idle_since")
         if idle_since is not None and time.monotonic() - idle_since < ping_after_idle_s:
             return
+        # The ping is a connectivity check: bounded by the connect timeout, not by the statements' read timeout, so a
+        # database that went away under a pooled connection (or a proxy that cannot reach it) fails fast.
         try:
+            _set_socket_timeout(dbapi_connection, connect_timeout_s)
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
             dbapi_connection.rollback()
+            _set_socket_timeout(dbapi_connection, statement_read_timeout_s)
         except Exception as exc:
             raise DisconnectionError("stale pooled connection") from exc
 

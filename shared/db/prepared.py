@@ -30,9 +30,10 @@ Behaviour worth knowing:
 - The extended protocol runs one statement per string: a multi-statement text cannot be marked.
 - `executemany` with the option runs each parameter set as one named execution (one round trip each).
 - RDS Proxy: named prepared statements are session state, so the Proxy pins the client connection to its database
-  connection for the rest of the session. That is acceptable here: each Lambda execution environment holds one
-  connection and runs one request at a time, so there is no multiplexing to lose (our `SET statement_timeout` at
-  connect pins the session already).
+  connection for the rest of the session (from the first marked statement on). That is accepted here: each Lambda
+  execution environment holds one connection and runs one request at a time, so a pinned session costs one database
+  connection per warm environment. They are the only pinning left: the session defaults (`statement_timeout`,
+  `TimeZone`) come from the instance's parameter group in AWS, not from a `SET` at connect (docs/infra.md).
 """
 
 from __future__ import annotations

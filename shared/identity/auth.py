@@ -4,6 +4,11 @@ Tokens are looked up by their keyed hash (an indexed equality), then compared in
 lookup is cached in memory for at most CACHE_TTL_S, so a revoked key, an ended session or a disabled user stops
 working within that time in every execution environment. Every failure raises the same `Unauthenticated`, so a
 caller cannot tell an unknown token from an expired, revoked or disabled one.
+
+Every successful authentication also counts the request against the credential's rate limit
+(shared/identity/ratelimit.py) and raises `RateLimited` over it: on a cache miss the count is the lookup's second
+statement (it replaces the touch of `last_used_at` / `last_seen_at`, which it performs), on a cache hit it is one
+round trip of its own.
 """
 
 from __future__ import annotations
@@ -12,20 +17,20 @@ import hmac
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from shared.db import session
 from shared.db.enums import UserRole
 from shared.db.models import ApiKey, User
 from shared.db.models import Session as UserSession
 from shared.errors import Unauthenticated
+from shared.identity import ratelimit
 from shared.identity.keys import hash_token, looks_like_api_key, looks_like_session_token
 from shared.identity.principal import ALL_SCOPES, Principal, Scope
 
 CACHE_TTL_S = 60.0
-TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at / last_seen_at are written at most this often
 INVALID = "Missing or invalid credentials."
 
 
@@ -53,6 +58,7 @@ def forget(credential_id: object) -> None:
 
 
 def authenticate(token: str | None) -> Principal:
+    """The principal of a bearer token, its request counted; raises Unauthenticated, or RateLimited over the limit."""
     if not token:
         raise Unauthenticated(INVALID)
     key_hash = hash_token(token)
@@ -60,12 +66,13 @@ def authenticate(token: str | None) -> Principal:
     with _lock:
         cached = _cache.get(key_hash)
     if cached and cached.until > now and hmac.compare_digest(cached.key_hash, key_hash):
+        ratelimit.hit(cached.principal.via, cached.principal.credential_id)  # type: ignore[arg-type]
         return cached.principal
 
     if looks_like_api_key(token):
-        principal, expires_at = _from_api_key(key_hash)
+        principal, expires_at, counted = _from_api_key(key_hash)
     elif looks_like_session_token(token):
-        principal, expires_at = _from_session(key_hash)
+        principal, expires_at, counted = _from_session(key_hash)
     else:
         raise Unauthenticated(INVALID)
 
@@ -74,10 +81,11 @@ def authenticate(token: str | None) -> Principal:
         ttl = min(ttl, (expires_at - datetime.now(UTC)).total_seconds())
     with _lock:
         _cache[key_hash] = _Cached(principal, key_hash, now + ttl)
+    ratelimit.enforce(counted)
     return principal
 
 
-def _from_api_key(key_hash: str) -> tuple[Principal, datetime | None]:
+def _from_api_key(key_hash: str) -> tuple[Principal, datetime | None, ratelimit.Count | None]:
     now = datetime.now(UTC)
     with session() as s:
         row = s.execute(
@@ -93,16 +101,12 @@ def _from_api_key(key_hash: str) -> tuple[Principal, datetime | None]:
         if row is None or not hmac.compare_digest(row.ApiKey.key_hash, key_hash):
             raise Unauthenticated(INVALID)
         key: ApiKey = row.ApiKey
-        s.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key.id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - TOUCH_INTERVAL))
-            .values(last_used_at=now)
-        )
+        counted = ratelimit.count(s, "api_key", key.id)  # also writes last_used_at, at most once a minute
         scopes = frozenset(key.scopes) & ALL_SCOPES
-        return Principal(key.user_id, row.role, scopes, "api_key", key.id), key.expires_at
+        return Principal(key.user_id, row.role, scopes, "api_key", key.id), key.expires_at, counted
 
 
-def _from_session(token_hash: str) -> tuple[Principal, datetime | None]:
+def _from_session(token_hash: str) -> tuple[Principal, datetime | None, ratelimit.Count | None]:
     now = datetime.now(UTC)
     with session() as s:
         row = s.execute(
@@ -118,14 +122,8 @@ def _from_session(token_hash: str) -> tuple[Principal, datetime | None]:
         if row is None or not hmac.compare_digest(row.Session.token_hash, token_hash):
             raise Unauthenticated(INVALID)
         user_session: UserSession = row.Session
-        s.execute(
-            update(UserSession)
-            .where(
-                UserSession.id == user_session.id,
-                or_(UserSession.last_seen_at.is_(None), UserSession.last_seen_at < now - TOUCH_INTERVAL),
-            )
-            .values(last_seen_at=now)
-        )
+        counted = ratelimit.count(s, "session", user_session.id)  # also writes last_seen_at, at most once a minute
         # A signed-in user may do what their role allows; scopes narrow API keys only.
         scopes = ALL_SCOPES if row.role == UserRole.ADMIN else frozenset({Scope.READ, Scope.WRITE})
-        return Principal(user_session.user_id, row.role, scopes, "session", user_session.id), user_session.expires_at
+        principal = Principal(user_session.user_id, row.role, scopes, "session", user_session.id)
+        return principal, user_session.expires_at, counted

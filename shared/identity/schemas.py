@@ -10,15 +10,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.db.enums import Theme, UserRole
 from shared.db.models import User
+from shared.fields import Flag, Timestamp
 from shared.identity import users, vault
 from shared.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from shared.identity.principal import Scope
 
-Email = Annotated[str, Field(min_length=3, max_length=320)]
+# The service's own rule (users.EMAIL_PATTERN), stated in the schema; surrounding spaces are trimmed. No
+# `format: email`: that promises RFC 5321, while Conveyor deliberately takes any `local@host` (admin@localhost too).
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=users.EMAIL_MAX, pattern=users.EMAIL_PATTERN),
+    Field(description="`local@host`, no spaces.", json_schema_extra={"pattern": users.EMAIL_SCHEMA_PATTERN}),
+]
 
 
 class AccountOut(BaseModel):
@@ -111,19 +118,19 @@ class AdminUserList(BaseModel):
 class AdminUserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    email: Annotated[str, Field(min_length=3, max_length=320)]
+    email: Email
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     role: UserRole = UserRole.MEMBER
     password: Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)] | None = Field(
         default=None, description="Optional: without one the user cannot log in (API keys only)."
     )
-    verified: bool = Field(default=False, description="Mark the e-mail address as already verified.")
+    verified: Flag = Field(default=False, description="Mark the e-mail address as already verified.")
 
 
 class AdminUserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    disabled: bool | None = Field(default=None, description="Disabling ends the user's sessions and API key use.")
+    disabled: Flag | None = Field(default=None, description="Disabling ends the user's sessions and API key use.")
     role: UserRole | None = None
 
 
@@ -137,8 +144,8 @@ class InstanceSettingsOut(BaseModel):
 class InstanceSettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    signup_enabled: bool | None = None
-    team_invites_enabled: bool | None = None
+    signup_enabled: Flag | None = None
+    team_invites_enabled: Flag | None = None
 
 
 class ApiKeyCreate(BaseModel):
@@ -146,8 +153,8 @@ class ApiKeyCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ, Scope.WRITE])
-    until: datetime | None = Field(default=None, description="Expiry; the key stops working after it.")
-    test: bool = Field(default=False, description="Issue a `cvk_test_` key instead of `cvk_live_`.")
+    until: Timestamp | None = Field(default=None, description="Expiry (with a time zone); the key stops after it.")
+    test: Flag = Field(default=False, description="Issue a `cvk_test_` key instead of `cvk_live_`.")
 
 
 class ApiKeyOut(BaseModel):
@@ -187,15 +194,15 @@ class CredentialCreate(BaseModel):
     provider: Provider
     label: Label | None = None
     secret: SecretText = Field(description="The API key or OAuth access token. Write-only: never returned.")
-    expires_at: AwareDatetime | None = None
+    expires_at: Timestamp | None = None
     refresh_token: SecretText | None = Field(default=None, description="OAuth refresh token. Write-only.")
-    refresh_expires_at: AwareDatetime | None = None
+    refresh_expires_at: Timestamp | None = None
     provider_account_id: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
         default=None, description="The account at the provider (a linked OAuth account); unique per provider."
     )
     scope: Annotated[str, Field(max_length=2000)] | None = None
     token_type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    is_default: bool | None = Field(
+    is_default: Flag | None = Field(
         default=None, description="Make this the provider's default. The first credential of a provider always is."
     )
 
@@ -204,7 +211,7 @@ class CredentialUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     label: Label | None = None
-    is_default: bool | None = Field(default=None, description="`true` makes this the provider's default.")
+    is_default: Flag | None = Field(default=None, description="`true` makes this the provider's default.")
 
 
 class CredentialOut(BaseModel):

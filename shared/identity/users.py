@@ -33,7 +33,10 @@ from shared.timezones import check_timezone
 EMAIL_MAX = 254
 # Deliberately loose: one @, no spaces, a dot-free host allowed (admin@localhost). Deliverability is what
 # verification proves; a stricter pattern only rejects real addresses.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+# The same rule as the API schema states it: the schema trims surrounding spaces before checking.
+EMAIL_SCHEMA_PATTERN = r"^\s*[^@\s]+@[^@\s]+\s*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 PROFILE_FIELDS = ("bio", "city", "region", "country", "postal_code", "latitude", "longitude")
 USER_FIELDS = ("name", "timezone", *PROFILE_FIELDS)

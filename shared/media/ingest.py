@@ -40,14 +40,15 @@ from sqlalchemy.orm import Session
 
 from shared import aws
 from shared.config import get_settings
-from shared.db.enums import MediaKind, MediaStatus
+from shared.db.enums import MediaKind, MediaOrigin, MediaStatus
 from shared.db.models import MediaFile
 from shared.db.session import session
 from shared.media import detect as detection
+from shared.media import keys
 from shared.media.events import S3ObjectEvent, parse_s3_notification
 from shared.media.probe import Probe, ProbeRejected, probe_av, probe_image, probe_manifest
 from shared.media.status import set_status
-from shared.resources import MAX_RECEIVES_BEFORE_DLQ, MEDIA_PREFIX, MEDIA_TIMEOUT_S, QUARANTINE_PREFIX
+from shared.resources import MAX_RECEIVES_BEFORE_DLQ, MEDIA_PREFIX, MEDIA_TIMEOUT_S
 
 logger = Logger(child=True)
 
@@ -69,6 +70,8 @@ QUARANTINE_TAG = "conveyor-quarantine-reason"
 _MANIFESTS = ("application/vnd.apple.mpegurl", "application/dash+xml")
 _CLAIMABLE = (MediaStatus.REQUESTED, MediaStatus.UPLOADING, MediaStatus.STORED, MediaStatus.FAILED)
 _FINAL = (MediaStatus.READY, MediaStatus.QUARANTINED, MediaStatus.ATTACHED, MediaStatus.DELETED)
+#: Error codes meaning "that object (version) is not there any more": deleted, or replaced since the event.
+_GONE = ("NoSuchKey", "404", "PreconditionFailed", "412")
 
 
 class QuarantineReason(StrEnum):
@@ -79,7 +82,9 @@ class QuarantineReason(StrEnum):
     TOO_LARGE = "too_large"  # larger than CONVEYOR_MEDIA_MAX_BYTES
     UNREADABLE = "unreadable"  # the decoder failed: corrupt or truncated
     DECOMPRESSION_BOMB = "decompression_bomb"  # an image announcing more pixels than CONVEYOR_MEDIA_MAX_IMAGE_PIXELS
-    UNEXPECTED_KEY = "unexpected_key"  # no media record expects this key
+    SIZE_MISMATCH = "size_mismatch"  # the object's size is not the size the client declared
+    UNEXPECTED_KEY = "unexpected_key"  # no media record expects this key (tag only: there is no row)
+    SECOND_UPLOAD = "second_upload"  # a POST policy reused after its upload settled (tag only: the row is unchanged)
 
 
 class Outcome(StrEnum):
@@ -91,7 +96,8 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     OUT_OF_ORDER = "out_of_order"
     SUPERSEDED = "superseded"  # the object changed or vanished after the event: a newer event will follow
-    IGNORED = "ignored"  # not our bucket or not under the media prefix
+    IGNORED = "ignored"  # not our bucket, not under the media prefix, or a generated (derived) file
+    REFUSED = "refused"  # a second object for a record that already has one: moved aside, nothing served changes
 
 
 class IngestBusy(RuntimeError):
@@ -102,6 +108,7 @@ class IngestBusy(RuntimeError):
 class _Claim:
     media_id: uuid.UUID
     declared_type: str | None
+    declared_size: int | None
     identity: str
 
 
@@ -153,13 +160,15 @@ def ingest_object(event: S3ObjectEvent, *, receive_count: int = 1) -> Outcome:
 def _claim(event: S3ObjectEvent) -> _Claim | Outcome:
     identity = event_identity(event)
     etag = _etag(event.etag)
-    unexpected = leftover = False
     with session() as s:
-        row = s.scalar(_by_key(event.bucket, event.key).with_for_update())
+        row = _find(s, event.bucket, event.key)
         if row is None:
-            moved = s.scalar(_by_key(event.bucket, QUARANTINE_PREFIX + event.key))
-            leftover = moved is not None and moved.status == MediaStatus.QUARANTINED
-            unexpected = not leftover
+            after = _After.UNEXPECTED
+        elif row.key != event.key:
+            # The record settled and its object moved (stored or quarantine key): this event cannot change it.
+            after = _settled_elsewhere(row, identity, event.sequencer)
+            if after is _After.NOTHING:
+                return Outcome.OUT_OF_ORDER
         else:
             verdict = _skip_reason(row, etag, identity, event.sequencer)
             if verdict is not None:
@@ -170,17 +179,65 @@ def _claim(event: S3ObjectEvent) -> _Claim | Outcome:
             row.last_event_key = identity
             if event.sequencer:
                 row.meta = {**(row.meta or {}), "s3_sequencer": event.sequencer}
-            return _Claim(media_id=row.id, declared_type=row.declared_content_type, identity=identity)
-    if leftover:
-        # An earlier delivery quarantined this file and committed, then failed to delete the original: finish it.
-        _delete(event.bucket, event.key)
+            return _Claim(
+                media_id=row.id,
+                declared_type=row.declared_content_type,
+                declared_size=row.declared_size,
+                identity=identity,
+            )
+        media_id, current_key = (row.id, row.key) if row is not None else (None, None)
+    if after is _After.LEFTOVER:
+        # An earlier delivery of this very event settled the file and committed, then failed to delete the upload
+        # (or, for a quarantined file, the stored copy): finish that, never touching the record's own object.
+        for key in (event.key, keys.stored_key(event.key)):
+            if key != current_key:
+                _delete(event.bucket, key)
         return Outcome.DUPLICATE
-    assert unexpected
+    if after is _After.REFUSE:
+        return _refuse_second_upload(event, media_id)
     return _quarantine_unexpected(event)
+
+
+class _After(StrEnum):
+    """What to do with an object once the claim transaction is over (S3 calls never run inside it)."""
+
+    NOTHING = "nothing"
+    LEFTOVER = "leftover"  # the settled upload's own object, left behind by an interrupted delivery: delete it
+    REFUSE = "refuse"  # a second object for a record that already has one: move it aside, serve nothing new
+    UNEXPECTED = "unexpected"  # no record owns the key
+
+
+def _find(s: Session, bucket: str, key: str) -> MediaFile | None:
+    """The record that owns `key`, locked: by its current key (awaited uploads), else — once its object moved to
+    the stored or quarantine key — the record the key's media id names, if that record was uploaded to `key`."""
+    row = s.scalar(_by_key(bucket, key).with_for_update())
+    if row is not None:
+        return row
+    media_id = keys.media_id_in(key)
+    if media_id is None:
+        return None
+    row = s.get(MediaFile, media_id, with_for_update=True)
+    if row is None or row.bucket != bucket or not keys.owns_upload_key(row, key):
+        return None
+    return row
+
+
+def _settled_elsewhere(row: MediaFile, identity: str, sequencer: str | None) -> _After:
+    """An event for the upload key of a record whose object already moved: a redelivery, a late older event, or a
+    second upload through the same POST policy (reused within its validity) — which is refused, never served."""
+    if row.last_event_key == identity:
+        return _After.LEFTOVER
+    stored_sequencer = (row.meta or {}).get("s3_sequencer")
+    if sequencer and stored_sequencer and _sequencer_key(sequencer) < _sequencer_key(stored_sequencer):
+        return _After.NOTHING
+    return _After.REFUSE
 
 
 def _skip_reason(row: MediaFile, etag: str, identity: str, sequencer: str | None) -> Outcome | None:
     """Why this event must not be processed for this row, or None to process it. Runs with the row locked."""
+    if row.origin == MediaOrigin.GENERATED.value:
+        # Derived files are written (and hashed) by their job, under a key no POST policy names.
+        return Outcome.IGNORED
     if row.last_event_key == identity:
         return Outcome.DUPLICATE
     stored_sequencer = (row.meta or {}).get("s3_sequencer")
@@ -188,8 +245,8 @@ def _skip_reason(row: MediaFile, etag: str, identity: str, sequencer: str | None
         return Outcome.OUT_OF_ORDER
     if row.status in _FINAL:
         if row.etag and row.etag != etag:
-            # The object under a settled key was replaced (a presigned POST reused within its TTL). We do not
-            # re-open a settled file here; logged loudly so it can be investigated.
+            # Only records settled before uploads were copied to a stored key still have their object under the
+            # upload key; their POST policies expired long ago. Logged loudly so it can be investigated.
             logger.warning("settled media object replaced; event ignored", extra={"media_id": str(row.id)})
         return Outcome.DUPLICATE
     if row.status == MediaStatus.SCANNING:
@@ -210,25 +267,37 @@ def _sequencer_key(sequencer: str) -> str:
 
 
 def _inspect(event: S3ObjectEvent, claim: _Claim) -> Outcome:
-    settings = get_settings()
+    """Check the upload's size, copy it to its stored key, then read, hash and probe **the copy**.
+
+    The copy comes first so that what is hashed and probed is exactly what will be served: nothing can write the
+    stored key afterwards (a reused POST policy can only replace the upload key, and that is refused by `_claim`).
+    """
     s3 = aws.client("s3")
     etag = _etag(event.etag)
     try:
-        response = s3.get_object(Bucket=event.bucket, Key=event.key, **({"IfMatch": f'"{etag}"'} if etag else {}))
+        head = s3.head_object(Bucket=event.bucket, Key=event.key, **({"IfMatch": f'"{etag}"'} if etag else {}))
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+        if _error_code(exc) in _GONE:
             # Deleted or overwritten since the event: the newer event (or the deletion) decides, not this one.
             _release(claim)
             return Outcome.SUPERSEDED
         raise
+    length = int(head.get("ContentLength", event.size))
+    upload_etag = _etag(head.get("ETag")) or etag
+    rejected = _size_verdict(length, claim.declared_size)
+    if rejected is not None:  # decided from the length alone: nothing is copied or read
+        return _quarantine(event, claim, *rejected, source=event.key, etag=upload_etag, size=length)
+    stored = keys.stored_key(event.key)
+    try:
+        object_etag = _copy(event.bucket, event.key, stored, etag=upload_etag, size=length)
+        response = s3.get_object(Bucket=event.bucket, Key=stored, IfMatch=f'"{object_etag}"')
+    except ClientError as exc:
+        if _error_code(exc) in _GONE:
+            _release(claim)
+            return Outcome.SUPERSEDED
+        raise
     body = response["Body"]
-    length = int(response.get("ContentLength", event.size))
-    object_etag = _etag(response.get("ETag")) or etag
-    if length > settings.media_max_bytes:
-        body.close()
-        return _quarantine(
-            event, claim, QuarantineReason.TOO_LARGE, f"{length} > {settings.media_max_bytes} bytes", etag=object_etag
-        )
+    length = int(response.get("ContentLength", length))
     with ExitStack() as stack:
         stack.callback(body.close)
         spool: IO[bytes] | None = None
@@ -245,19 +314,32 @@ def _inspect(event: S3ObjectEvent, claim: _Claim) -> Outcome:
             return spool
 
         download, spool = _stream(body, claim.declared_type, open_spool)
-        verdict = _verdict(download, claim.declared_type)
+        verdict = _size_verdict(download.size, claim.declared_size) or _verdict(download, claim.declared_type)
         if verdict is not None:
-            return _quarantine(event, claim, verdict[0], verdict[1], etag=object_etag, download=download)
+            return _quarantine(event, claim, *verdict, source=stored, etag=object_etag, download=download)
         assert download.detected is not None
         try:
             source = spool or S3RangeReader(
-                event.bucket, event.key, object_etag, download.size, known=(download.first, download.last)
+                event.bucket, stored, object_etag, download.size, known=(download.first, download.last)
             )
             probe = _probe(download, source)
         except ProbeRejected as rejected:
-            reason = QuarantineReason(rejected.reason)
-            return _quarantine(event, claim, reason, rejected.detail, etag=object_etag, download=download)
-    return _ready(claim, download, probe, object_etag)
+            reason, detail = QuarantineReason(rejected.reason), rejected.detail
+            return _quarantine(event, claim, reason, detail, source=stored, etag=object_etag, download=download)
+    outcome = _ready(claim, download, probe, object_etag, stored_key=stored, upload_key=event.key)
+    if outcome is Outcome.READY:
+        _delete(event.bucket, event.key)  # after the commit: a failure here leaves a leftover a redelivery deletes
+    return outcome
+
+
+def _size_verdict(size: int, declared: int | None) -> tuple[QuarantineReason, str] | None:
+    """Too large for this instance, or not the size the client declared (and the POST policy pinned)."""
+    limit = get_settings().media_max_bytes
+    if size > limit:
+        return QuarantineReason.TOO_LARGE, f"{size} > {limit} bytes"
+    if declared is not None and size != declared:
+        return QuarantineReason.SIZE_MISMATCH, f"declared {declared} bytes, received {size}"
+    return None
 
 
 class _Sink:
@@ -491,7 +573,7 @@ class S3RangeReader(io.RawIOBase):
 # --- 3. settle ----------------------------------------------------------------------------------------------------
 
 
-def _ready(claim: _Claim, download: _Download, probe: Probe, etag: str) -> Outcome:
+def _ready(claim: _Claim, download: _Download, probe: Probe, etag: str, *, stored_key: str, upload_key: str) -> Outcome:
     try:
         from shared.media.derived import enqueue_derivatives
     except ImportError:  # the derived-files module ships separately; ingestion must not depend on it being there
@@ -501,6 +583,7 @@ def _ready(claim: _Claim, download: _Download, probe: Probe, etag: str) -> Outco
         row = _locked_claim(s, claim)
         if row is None:
             return Outcome.SUPERSEDED
+        row.key = stored_key  # from now on every reader (downloads, publishing, derived files) gets the copy
         row.kind = probe.kind.value
         row.content_type = download.detected
         row.size_bytes = download.size
@@ -518,7 +601,7 @@ def _ready(claim: _Claim, download: _Download, probe: Probe, etag: str) -> Outco
         row.audio_codec = probe.audio_codec.value if probe.audio_codec else None
         row.streaming_format = probe.streaming_format.value if probe.streaming_format else None
         row.stream_count = probe.stream_count
-        row.meta = {**(row.meta or {}), **_jsonable(probe.meta), **_declared_notes(row, download)}
+        row.meta = {**(row.meta or {}), **_jsonable(probe.meta), "upload_key": upload_key}
         s.flush()
         set_status(s, row.id, MediaStatus.READY, only_from=(MediaStatus.SCANNING,))
         s.expire(row, ["status", "status_changed_at"])
@@ -533,28 +616,41 @@ def _quarantine(
     reason: QuarantineReason,
     detail: str,
     *,
+    source: str,
     etag: str,
     download: _Download | None = None,
+    size: int | None = None,
 ) -> Outcome:
-    """Copy out of the served prefix (tagged), record it, then delete the original — in that order, so a crash at any
-    point leaves either a retry-able claim or a settled row whose leftover original the next delivery deletes."""
-    target = QUARANTINE_PREFIX + event.key
-    _copy_tagged(event.bucket, event.key, target, reason, size=download.size if download else event.size)
+    """Copy out of the served prefixes (tagged), record it, then delete the originals — in that order, so a crash at
+    any point leaves either a retry-able claim or a settled row whose leftover objects the next delivery deletes.
+
+    `source` is the object that was judged: the upload itself (size checks) or its stored copy (everything else).
+    """
+    size = download.size if download is not None else size if size is not None else event.size
+    target = keys.quarantine_key(event.key)
+    _copy_tagged(event.bucket, source, target, reason, size=size)
     with session() as s:
         row = _locked_claim(s, claim)
         if row is None:
             return Outcome.SUPERSEDED
         row.key = target
         row.etag = etag
+        row.size_bytes = size
         if download is not None:
-            row.size_bytes = download.size
             row.checksum_sha256 = download.sha256
             row.content_type = download.detected
-        notes = _declared_notes(row, download) if download else {}
-        row.meta = {**(row.meta or {}), **notes, "original_key": event.key, "quarantine_detail": detail[:500]}
+        notes = _declared_notes(row, size)
+        row.meta = {
+            **(row.meta or {}),
+            **notes,
+            "original_key": event.key,
+            "upload_key": event.key,
+            "quarantine_detail": detail[:500],
+        }
         s.flush()
         set_status(s, row.id, MediaStatus.QUARANTINED, reason=reason.value, only_from=(MediaStatus.SCANNING,))
-    _delete(event.bucket, event.key)
+    for key in dict.fromkeys((source, event.key)):
+        _delete(event.bucket, key)
     logger.warning(
         "media quarantined",
         extra={"media_id": str(claim.media_id), "reason": reason.value, "detail": detail[:500], "key": event.key},
@@ -562,9 +658,28 @@ def _quarantine(
     return Outcome.QUARANTINED
 
 
+def _refuse_second_upload(event: S3ObjectEvent, media_id: uuid.UUID | None) -> Outcome:
+    """A POST policy used again after its upload settled: the new object is moved aside (tagged, kept as evidence
+    under a key of its own) and deleted from the upload key. The record and what it serves do not change."""
+    etag = _etag(event.etag) or "unknown"
+    target = f"{keys.quarantine_key(event.key)}.{etag}.second-upload"
+    try:
+        _copy_tagged(event.bucket, event.key, target, QuarantineReason.SECOND_UPLOAD, size=event.size)
+    except ClientError as exc:
+        if _error_code(exc) in _GONE:
+            return Outcome.REFUSED  # an earlier delivery already moved it (or it was deleted)
+        raise
+    _delete(event.bucket, event.key)
+    logger.warning(
+        "second upload to a settled media record refused",
+        extra={"media_id": str(media_id), "key": event.key, "etag": etag, "to": target},
+    )
+    return Outcome.REFUSED
+
+
 def _quarantine_unexpected(event: S3ObjectEvent) -> Outcome:
     """No row expects this key: nobody asked for this upload, so it is moved aside (not deleted: evidence)."""
-    target = QUARANTINE_PREFIX + event.key
+    target = keys.quarantine_key(event.key)
     try:
         _copy_tagged(event.bucket, event.key, target, QuarantineReason.UNEXPECTED_KEY, size=event.size)
     except ClientError as exc:
@@ -614,6 +729,19 @@ def _by_key(bucket: str, key: str) -> Any:
     return select(MediaFile).where(MediaFile.bucket == bucket, MediaFile.key == key)
 
 
+def _copy(bucket: str, source: str, target: str, *, etag: str, size: int) -> str:
+    """Copy one object version (the one with `etag`: S3 refuses with 412 if the source changed); returns the copy's
+    ETag, which later reads of the copy are conditioned on."""
+    s3 = aws.client("s3")
+    copy_source = {"Bucket": bucket, "Key": source}
+    condition = {"CopySourceIfMatch": f'"{etag}"'} if etag else {}
+    if size <= _COPY_OBJECT_LIMIT:
+        result = s3.copy_object(Bucket=bucket, Key=target, CopySource=copy_source, **condition)
+        return _etag(result["CopyObjectResult"]["ETag"])
+    s3.copy(copy_source, bucket, target, ExtraArgs=condition)  # multipart: the copy's ETag is not the source's
+    return _etag(s3.head_object(Bucket=bucket, Key=target)["ETag"])
+
+
 def _copy_tagged(bucket: str, source: str, target: str, reason: QuarantineReason, *, size: int) -> None:
     s3 = aws.client("s3")
     copy_source = {"Bucket": bucket, "Key": source}
@@ -630,10 +758,10 @@ def _delete(bucket: str, key: str) -> None:
     aws.client("s3").delete_object(Bucket=bucket, Key=key)
 
 
-def _declared_notes(row: MediaFile, download: _Download | None) -> dict[str, Any]:
+def _declared_notes(row: MediaFile, size: int | None) -> dict[str, Any]:
     notes: dict[str, Any] = {}
-    if download is not None and row.declared_size is not None and row.declared_size != download.size:
-        notes["declared_size_mismatch"] = {"declared": row.declared_size, "actual": download.size}
+    if size is not None and row.declared_size is not None and row.declared_size != size:
+        notes["declared_size_mismatch"] = {"declared": row.declared_size, "actual": size}
     return notes
 
 

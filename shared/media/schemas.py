@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.db.models import MediaFile
+from shared.fields import Int4, Int8
 
 
 class UploadCreate(BaseModel):
@@ -21,9 +22,9 @@ class UploadCreate(BaseModel):
     # (invalid_filename, type_not_allowed, size_not_allowed) that clients can act on.
     filename: Annotated[str, Field(max_length=1000)]
     content_type: Annotated[str, Field(max_length=255)]
-    size: int = Field(description="Exact size in bytes; the presigned POST accepts only this size.")
+    size: Int8 = Field(description="Exact size in bytes; the presigned POST accepts only this size.")
     project_id: uuid.UUID | None = None
-    ttl_seconds: int | None = Field(default=None, description="Delete the file this long after the request.")
+    ttl_seconds: Int4 | None = Field(default=None, description="Delete the file this long after the request.")
     purpose: Annotated[str, Field(max_length=50)] | None = None
 
 

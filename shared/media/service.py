@@ -22,6 +22,7 @@ from shared.db.models import Item, Job, MediaFile
 from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import session, unit_of_work
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.media.keys import object_keys
 from shared.media.status import set_status
 
 NOT_DELETED = tuple(x for x in MediaStatus if x != MediaStatus.DELETED)
@@ -99,14 +100,16 @@ def list_media(
 
 
 def delete_objects(media: Iterable[MediaFile]) -> None:
-    """Remove the S3 objects of these records; an object that is already gone is fine (deletion is idempotent)."""
+    """Remove every S3 object of these records (the served one, the upload it came from, a stored copy an interrupted
+    ingestion left); an object that is already gone is fine (deletion is idempotent)."""
     s3 = aws.client("s3")
     for m in media:
-        try:
-            s3.delete_object(Bucket=m.bucket, Key=m.key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404", "NotFound"}:
-                raise
+        for key in object_keys(m):
+            try:
+                s3.delete_object(Bucket=m.bucket, Key=key)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404", "NotFound"}:
+                    raise
 
 
 def purge(s: Session, media: MediaFile, *, reason: str) -> list[MediaFile]:

@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import aws
 from shared.config import get_settings
 from shared.db.enums import MediaStatus
-from shared.db.models import MediaFile
+from shared.db.models import MediaFile, UserSettings
 from shared.db.session import unit_of_work
 from shared.errors import InvalidInput
+from shared.media.keys import upload_key
 from shared.media.status import set_status
 from shared.projects.service import owned_project
-from shared.resources import MEDIA_PREFIX
 
 MAX_FILENAME_CHARS = 200
 MAX_EXTENSION_CHARS = 20
@@ -82,8 +83,8 @@ def sanitize_filename(name: str | None) -> str:
 
 
 def media_key(user_id: uuid.UUID, media_id: uuid.UUID, filename: str) -> str:
-    """`media/<user>/<media id>/<name>`: the id makes every key unique, the user prefix makes IAM scoping easy."""
-    return f"{MEDIA_PREFIX}{user_id}/{media_id}/{filename}"
+    """The upload key (`media/<user>/<media id>/<name>`, see shared.media.keys): unique per upload request."""
+    return upload_key(user_id, media_id, filename)
 
 
 def check_request(req: UploadRequest) -> tuple[str, str]:
@@ -112,6 +113,25 @@ def check_request(req: UploadRequest) -> tuple[str, str]:
     return filename, content_type
 
 
+def upload_limit(s: Session, user_id: uuid.UUID) -> int:
+    """The largest file this user may upload: their own limit (user_settings.media_max_bytes, set by an admin) or
+    else the instance's CONVEYOR_MEDIA_MAX_BYTES — never above the instance's, which ingestion enforces too."""
+    instance = get_settings().media_max_bytes
+    own = s.scalar(select(UserSettings.media_max_bytes).where(UserSettings.user_id == user_id))
+    return instance if own is None else min(own, instance)
+
+
+def check_size_limit(s: Session, user_id: uuid.UUID, size: int) -> None:
+    """Refuse a declared size above the user's limit (422 `size_not_allowed`, the limit in `details.max`)."""
+    limit = upload_limit(s, user_id)
+    if size > limit:
+        raise InvalidInput(
+            f"A file is 1 to {limit} bytes for this account.",
+            code="size_not_allowed",
+            details={"size": size, "max": limit},
+        )
+
+
 def presigned_post(key: str, content_type: str, size: int) -> dict[str, Any]:
     """A POST policy for exactly this key, size and content type (boto3 adds the bucket and key conditions)."""
     settings = get_settings()
@@ -132,6 +152,7 @@ def create_upload(user_id: uuid.UUID, req: UploadRequest, *, s: Session | None =
     media_id = uuid.uuid4()
     key = media_key(user_id, media_id, filename)
     with unit_of_work(s) as tx:
+        check_size_limit(tx, user_id, req.size)
         if req.project_id is not None:
             owned_project(tx, user_id, req.project_id)
         media = MediaFile(

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.fields import Flag
 from shared.projects import service
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MAX_NAME_CHARS)]
@@ -29,7 +30,7 @@ class ProjectUpdate(BaseModel):
 
     name: Name | None = Field(default=None, description="A new name; cannot be null.")
     description: Description | None = Field(default=None, description="A new description; null clears it.")
-    archived: bool | None = Field(default=None, description="Archive (true) or restore (false) the project.")
+    archived: Flag | None = Field(default=None, description="Archive (true) or restore (false) the project.")
 
 
 class ProjectOut(BaseModel):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.db.enums import MatureLevel, PublisherKind, UploadMode
+from shared.fields import Flag, SortOrder, Timestamp
 from shared.publishing import items as item_service
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -26,14 +27,14 @@ class ItemSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    is_mature: bool | None = None
+    is_mature: Flag | None = None
     mature_level: MatureLevel | None = Field(default=None, description="null clears it")
-    allow_comments: bool | None = None
-    allow_free_download: bool | None = None
-    is_ai_generated: bool | None = None
-    no_ai: bool | None = None
-    remote_draft_only: bool | None = Field(default=None, description="Upload as a draft on the platform only.")
-    add_watermark: bool | None = None
+    allow_comments: Flag | None = None
+    allow_free_download: Flag | None = None
+    is_ai_generated: Flag | None = None
+    no_ai: Flag | None = None
+    remote_draft_only: Flag | None = Field(default=None, description="Upload as a draft on the platform only.")
+    add_watermark: Flag | None = None
     display_resolution: Annotated[int, Field(ge=0, le=8)] | None = Field(default=None, description="0 = original")
     upload_mode: UploadMode | None = None
 
@@ -78,13 +79,13 @@ class FileAdd(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     media_id: uuid.UUID
-    sort_order: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(default=None, description="Default: last.")
+    sort_order: Annotated[SortOrder, Field(ge=0)] | None = Field(default=None, description="Default: last.")
 
 
 class ScheduleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    scheduled_at: datetime = Field(description="In the future, with a time zone.")
+    scheduled_at: Timestamp = Field(description="In the future, with a time zone.")
     jitter_seconds: Annotated[int, Field(ge=0, le=item_service.MAX_JITTER_S)] = Field(
         default=0, description="Publish up to this many seconds later, at random (the drawn delay is stored)."
     )
@@ -186,7 +187,7 @@ class PublisherCreate(BaseModel):
     endpoint_url: Url | None = Field(default=None, description="Required for `webhook`: https, public address.")
     credential_id: uuid.UUID | None = None
     settings: dict[str, Any] = Field(default_factory=dict, description="`plugin` names the class of a `custom` one.")
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class PublisherUpdate(BaseModel):
@@ -196,7 +197,7 @@ class PublisherUpdate(BaseModel):
     endpoint_url: Url | None = None
     credential_id: uuid.UUID | None = None
     settings: dict[str, Any] | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class PublisherOut(BaseModel):

@@ -21,9 +21,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from infra.app import build_app
+from infra.config import stage_config
 from infra.functions import handler_path
 from infra.packaging import LAYER_NAMES
 from infra.stack import FUNCTION_NAMES, FunctionAssets
+from shared import api_gateway
 from shared.config import Settings
 from shared.resources import (
     MAX_RECEIVES_BEFORE_DLQ,
@@ -219,6 +221,25 @@ def test_sqs_event_sources_use_batches_of_ten_with_partial_failures(template: Te
     )
 
 
+@pytest.mark.parametrize(("name", "queue"), [("worker", NAMES.jobs_queue), ("media", NAMES.media_queue)])
+def test_sqs_event_sources_never_scale_past_the_consumer_s_reserved_concurrency(
+    template: Template, name: str, queue: str
+) -> None:
+    """Past its reservation the consumer is throttled and each throttled batch spends a receive towards the DLQ."""
+    function_id, props = function(template, name)
+    reserved = props["ReservedConcurrentExecutions"]
+    assert reserved == getattr(stage_config(STAGE), name).reserved_concurrency
+    [mapping] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if r["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id(template, queue), "Arn"]}
+    assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= min(reserved, 1000)
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == reserved  # the queue is its only caller
+
+
 def test_only_worker_and_media_consume_queues(template: Template) -> None:
     assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 2
 
@@ -308,6 +329,40 @@ def test_rest_api_proxies_everything_to_the_api_function_on_stage_api(template: 
         },
     )
     assert api_id in json.dumps(resources(template, "AWS::ApiGateway::Method"))
+
+
+@pytest.mark.parametrize("answer", api_gateway.ANSWERS, ids=lambda a: a.response_type)
+def test_api_gateway_s_own_answers_are_in_the_error_contract_as_on_the_laptop(
+    template: Template, answer: api_gateway.GatewayAnswer
+) -> None:
+    [props] = [
+        r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == answer.response_type
+    ]
+
+    assert props["StatusCode"] == str(answer.status)
+    body = json.loads(props["ResponseTemplates"]["application/json"])
+    assert body == json.loads(answer.body())  # the laptop gateway sends exactly this
+    assert set(body["error"]) == {"code", "message", "details"}
+    for name, value in answer.headers:
+        assert props["ResponseParameters"][f"gatewayresponse.header.{name}"] == f"'{value}'"
+
+
+def test_every_other_gateway_error_keeps_its_status_in_the_contract_s_shape(template: Template) -> None:
+    found = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        props = found[response_type]
+        assert "StatusCode" not in props  # each error keeps its own status
+        rendered = props["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps("Forbidden")
+        )
+        assert json.loads(rendered) == {
+            "error": {"code": api_gateway.GATEWAY_ERROR_CODE, "message": "Forbidden", "details": None}
+        }
 
 
 def test_migrations_run_as_a_custom_resource_before_the_api_function(template: Template) -> None:
@@ -458,3 +513,54 @@ def test_media_and_worker_functions_have_room_in_tmp_for_spooled_media(template:
             "AWS::Lambda::Function",
             {"FunctionName": f"conveyor-dev-{name}", "EphemeralStorage": {"Size": 1024}},
         )
+
+
+# --- database session defaults, throttling (issue 11) ----------------------------------------------------------
+
+
+def test_session_defaults_are_the_instances_parameter_group_so_no_set_pins_the_proxy(template: Template) -> None:
+    from infra.data import STATEMENT_TIMEOUT_MS
+    from shared.db.engine import session_defaults
+
+    groups = resources(template, "AWS::RDS::DBParameterGroup")
+    assert len(groups) == 1
+    group_id, group = next(iter(groups.items()))
+    assert group["Properties"]["Family"] == "postgres17"
+    assert group["Properties"]["Parameters"] == {"statement_timeout": "15000", "timezone": "UTC"}
+    assert group["Properties"]["Parameters"] == session_defaults(STATEMENT_TIMEOUT_MS)
+    assert Settings().statement_timeout_ms == STATEMENT_TIMEOUT_MS  # the driver's read timeout follows the same number
+    template.has_resource_properties("AWS::RDS::DBInstance", {"DBParameterGroupName": {"Ref": group_id}})
+    # The proxy gets no InitQuery of its own (unsupported for PostgreSQL, says CDK): the group already applies.
+    for target_group in resources(template, "AWS::RDS::DBProxyTargetGroup").values():
+        assert "InitQuery" not in json.dumps(target_group)
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_functions_in_aws_leave_session_defaults_to_the_server(template: Template, name: str) -> None:
+    from shared.config import get_settings, reset_settings
+    from shared.db.engine import sets_session_defaults_on_connect
+
+    _, props = function(template, name)
+    env = props["Environment"]["Variables"]
+    assert "DATABASE_URL" not in env
+    assert env.get(f"{ENV_PREFIX}DB_SESSION_DEFAULTS".upper(), "server") == "server"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DATABASE_URL", raising=False)
+        patch.setenv(f"{ENV_PREFIX}DATABASE_SECRET_ARN".upper(), "arn:aws:secretsmanager:us-east-1:1:secret:db")
+        reset_settings()
+        assert get_settings().database_secret_arn
+        assert not sets_session_defaults_on_connect()
+    reset_settings()
+
+
+def test_the_api_stage_throttles_every_method_at_the_stage_limits(template: Template) -> None:
+    from infra.config import stage_config
+
+    config = stage_config(STAGE)
+    [stage] = resources(template, "AWS::ApiGateway::Stage", {"StageName": "api"}).values()
+    throttled = [
+        m for m in stage["Properties"]["MethodSettings"] if (m.get("HttpMethod"), m.get("ResourcePath")) == ("*", "/*")
+    ]
+    assert len(throttled) == 1
+    assert throttled[0]["ThrottlingRateLimit"] == config.api_rate_limit == 50
+    assert throttled[0]["ThrottlingBurstLimit"] == config.api_burst_limit == 100

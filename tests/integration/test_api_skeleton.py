@@ -52,13 +52,25 @@ def test_swagger_ui_is_served(api: ApiClient) -> None:
     assert b"swagger" in response.body.lower()
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nope"), ("POST", "/v1/health"), ("GET", "/")])
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nope"), ("GET", "/v1/projects/x/y"), ("GET", "/")])
 def test_unknown_routes_answer_404_in_the_error_contract(alice, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
     response = alice.client.request(method, path)
 
     assert response.status == 404
     assert set(response.json["error"]) == {"code", "message", "details"}
     assert response.error_code == "route_not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("POST", "/v1/health", "GET"), ("PUT", "/v1/me", "GET, PATCH"), ("PUT", "/v1/projects", "GET, POST")],
+)
+def test_a_known_path_with_another_method_is_405_naming_the_allowed_ones(alice, method, path, allowed) -> None:  # type: ignore[no-untyped-def]
+    response = alice.client.request(method, path)
+
+    assert response.status == 405
+    assert response.error_code == "method_not_allowed"
+    assert response.headers["allow"] == allowed
 
 
 def test_the_sample_event_api_gateway_sends_is_understood(db: object) -> None:

@@ -114,10 +114,12 @@ def test_in_lambda_the_url_comes_from_the_secrets_manager_secret(
     monkeypatch.setenv("CONVEYOR_DATABASE_HOST", "proxy.internal")
     reconfigure()
     assert database_url().host == "proxy.internal"
-    from shared.db.engine import connect_args, get_engine
+    from shared.db.engine import connect_args, get_engine, read_timeout_s, sets_session_defaults_on_connect
 
     assert get_engine().url.host == "proxy.internal"
-    assert connect_args()["timeout"] > 15  # outlasts the 15 s statement timeout, so Postgres cancels first
+    assert connect_args()["timeout"] == 2  # connecting is bounded by the connect timeout alone
+    assert read_timeout_s() > 15  # statements' reads outlast the 15 s statement timeout, so Postgres cancels first
+    assert not sets_session_defaults_on_connect()  # behind the proxy the parameter group sets them: no pinning SET
     context = connect_args()["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED

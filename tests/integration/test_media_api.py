@@ -19,7 +19,7 @@ from shared import aws
 from shared.config import get_settings
 from shared.db import session
 from shared.db.enums import MediaKind, MediaStatus
-from shared.db.models import MediaFile, MediaStatusEvent
+from shared.db.models import MediaFile, MediaStatusEvent, UserSettings
 from shared.errors import InvalidInput
 from shared.media.housekeeping import delete_expired_media
 from shared.media.status import set_status
@@ -362,3 +362,36 @@ def test_ttl_sweep_deletes_expired_media_and_their_objects(alice):
     assert object_exists(alive["upload"]["fields"]["key"])
     assert alice.client.get(f"/v1/media/{expired['media']['id']}").json["status"] == "deleted"
     assert alice.client.get(f"/v1/media/{alive['media']['id']}").json["status"] == "ready"
+
+
+# --- per-user upload limit (OWASP API4) ---------------------------------------------------------------------------
+
+
+def test_a_users_own_upload_limit_refuses_larger_declared_sizes(alice, bob):
+    # Given alice's account is limited to 1000 bytes per file (an admin's setting), bob has the instance default
+    with session() as s:
+        s.add(UserSettings(user_id=alice.id, media_max_bytes=1000))
+
+    # When she asks for a 1001-byte upload, Then it is a 422 naming her limit, and nothing is stored or signed
+    r = request_upload(alice, size=1001)
+    assert r.status == 422, r.json
+    assert r.error_code == "size_not_allowed"
+    assert r.json["error"]["details"] == {"size": 1001, "max": 1000}
+    assert media_count() == 0
+    # And exactly her limit is fine, as is 1001 bytes for bob
+    assert request_upload(alice, size=1000).status == 201
+    assert request_upload(bob, size=1001).status == 201
+
+
+def test_a_users_limit_cannot_exceed_the_instances(alice, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_MEDIA_MAX_BYTES", "2000")
+    from shared.config import reset_settings
+
+    reset_settings()
+    with session() as s:
+        s.add(UserSettings(user_id=alice.id, media_max_bytes=10**9))
+
+    r = request_upload(alice, size=2001)
+
+    assert r.status == 422, r.json
+    assert r.json["error"]["details"]["max"] == 2000

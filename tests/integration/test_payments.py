@@ -180,6 +180,42 @@ def test_a_base64_encoded_body_is_verified_on_its_bytes(secret: str, api: ApiCli
     assert ledger.balance(alice.id).balance == 100
 
 
+def test_a_signed_body_that_is_not_utf8_is_400_malformed_body(secret: str, api: ApiClient) -> None:
+    # Given bytes that are not UTF-8, signed as the provider signs them (over the exact bytes)
+    body = b'{"type": "payment.succeeded", "data": {"payment_id": "pay_\xff"}}'
+    headers = {k.title(): v for k, v in payments.signed_headers(SECRET, body).items()}
+
+    # When they arrive (API Gateway base64-encodes a body that is not UTF-8 text)
+    response = api.post("/v1/payments/webhook", body=body, headers={"Content-Type": "application/json", **headers})
+
+    # Then the signature holds and the body is refused as unreadable, not as forged
+    assert (response.status, response.error_code) == (400, "malformed_body")
+    assert counts() == (0, 0)
+
+
+def test_an_unsigned_body_that_is_not_utf8_is_401_before_it_is_read(secret: str, api: ApiClient) -> None:
+    body = b'{"type": "payment.succeeded", "data": {"payment_id": "pay_\xff"}}'
+    forged = payments.signed_headers("whsec_" + base64.b64encode(b"someone-else").decode(), body)
+
+    response = api.post("/v1/payments/webhook", body=body, headers={"Content-Type": "application/json", **forged})
+
+    assert (response.status, response.error_code) == (401, "invalid_signature")
+
+
+def test_our_signatures_are_the_standard_webhooks_library_s() -> None:
+    """Verification signs the raw bytes itself (the library decodes them first); for text both must agree."""
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    body = event(customer_email="é@example.com")
+    ours = payments.signed_headers(SECRET, body, msg_id="msg_1", timestamp=1_700_000_000)
+
+    reference = Webhook(SECRET).sign("msg_1", datetime.fromtimestamp(1_700_000_000, tz=UTC), body)
+
+    assert ours["webhook-signature"] == reference
+
+
 # --- state transitions ----------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.auth import caller
+from functions.api.params import Cursor
+from functions.api.responses import extra
 from shared.db.enums import UserRole
 from shared.identity import settings as instance_settings
 from shared.identity import users
@@ -27,7 +29,7 @@ from shared.identity.schemas import (
 router = Router()
 
 
-@router.post("/v1/admin/users", tags=["admin"], summary="Create a user")
+@router.post("/v1/admin/users", tags=["admin"], summary="Create a user", responses=extra(201, 409))
 def create_user(body: AdminUserCreate) -> tuple[AdminUserOut, int]:
     user = users.create_user(body.email, name=body.name, role=body.role, password=body.password, verified=body.verified)
     return AdminUserOut.of(user), 201
@@ -38,7 +40,7 @@ def list_users(
     role: Annotated[UserRole | None, Query()] = None,
     disabled: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> AdminUserList:
     page = users.list_users(role=role, disabled=disabled, limit=limit, cursor=cursor)
     return AdminUserList(items=[AdminUserOut.of(u) for u in page.items], next_cursor=page.next_cursor)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.api.params import Offset
 from shared.db.enums import WorkerStatus
 from shared.jobs import workers as service
 
@@ -44,7 +45,7 @@ class WorkerList(BaseModel):
 def list_workers(
     status: Annotated[WorkerStatus | None, Query(description="Only workers in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> WorkerList:
     page = service.list_workers(status=status, limit=limit, offset=offset)
     return WorkerList(items=[WorkerOut.model_validate(w) for w in page.items], next_offset=page.next_offset)

@@ -7,13 +7,14 @@ import uuid
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared.identity import api_keys
 from shared.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 
 router = Router()
 
 
-@router.post("/v1/api-keys", tags=["api keys"], summary="Issue an API key (shown once)")
+@router.post("/v1/api-keys", tags=["api keys"], summary="Issue an API key (shown once)", responses=extra(201))
 def create_api_key(body: ApiKeyCreate) -> tuple[ApiKeyCreated, int]:
     principal = caller()
     issued = api_keys.issue_key(

@@ -9,13 +9,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared.identity import sessions, users, verification
 from shared.identity.schemas import AccountOut, LoginIn, LoginOut, SessionOut, SignupIn, VerifyIn
 
 router = Router()
 
 
-@router.post("/v1/auth/signup", tags=["auth"], summary="Create an account (when sign-up is open)")
+@router.post(
+    "/v1/auth/signup", tags=["auth"], summary="Create an account (when sign-up is open)", responses=extra(201, 403, 409)
+)
 def signup(body: SignupIn) -> tuple[AccountOut, int]:
     """The account is created unverified and not signed in: a verification e-mail is sent; log in next."""
     return AccountOut.of(users.signup(body.email, body.password, body.name)), 201
@@ -26,7 +29,12 @@ def verify(body: VerifyIn) -> AccountOut:
     return AccountOut.of(verification.verify_email(body.token))
 
 
-@router.post("/v1/auth/login", tags=["auth"], summary="Sign in with e-mail and password: a session token")
+@router.post(
+    "/v1/auth/login",
+    tags=["auth"],
+    summary="Sign in with e-mail and password: a session token",
+    responses=extra(200, 401),
+)
 def login(body: LoginIn) -> LoginOut:
     event = router.current_event
     started = sessions.login(
@@ -49,7 +57,9 @@ def login(body: LoginIn) -> LoginOut:
     )
 
 
-@router.post("/v1/auth/logout", tags=["auth"], summary="End the session this request is signed in with")
+@router.post(
+    "/v1/auth/logout", tags=["auth"], summary="End the session this request is signed in with", responses=extra(204)
+)
 def logout() -> Response[None]:
     sessions.logout(caller())
     return Response(status_code=204)

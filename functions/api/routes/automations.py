@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared.automations import service
 from shared.automations.schemas import AutomationList, AutomationOut, PreviewOut, SlotOut
 from shared.automations.service import AutomationIn, AutomationPatch
@@ -46,7 +47,12 @@ class LogList(BaseModel):
     items: list[LogOut]
 
 
-@router.post("/v1/automations", tags=["automations"], summary="Create an automation with its rules and defaults")
+@router.post(
+    "/v1/automations",
+    tags=["automations"],
+    summary="Create an automation with its rules and defaults",
+    responses=extra(201),
+)
 def create_automation(body: AutomationIn) -> tuple[AutomationOut, int]:
     return AutomationOut.of(service.create_automation(caller().user_id, body)), 201
 
@@ -66,7 +72,9 @@ def update_automation(automation_id: uuid.UUID, body: AutomationPatch) -> Automa
     return AutomationOut.of(service.update_automation(caller().user_id, automation_id, body))
 
 
-@router.delete("/v1/automations/<automation_id>", tags=["automations"], summary="Delete an automation")
+@router.delete(
+    "/v1/automations/<automation_id>", tags=["automations"], summary="Delete an automation", responses=extra(204)
+)
 def delete_automation(automation_id: uuid.UUID) -> Response[None]:
     service.delete_automation(caller().user_id, automation_id)
     return Response(status_code=204)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared.identity import vault
 from shared.identity.schemas import (
     CredentialCreate,
@@ -24,7 +25,12 @@ from shared.identity.schemas import (
 router = Router()
 
 
-@router.post("/v1/credentials", tags=["credentials"], summary="Store a provider API key or OAuth token")
+@router.post(
+    "/v1/credentials",
+    tags=["credentials"],
+    summary="Store a provider API key or OAuth token",
+    responses=extra(201, 409),
+)
 def create_credential(body: CredentialCreate) -> tuple[CredentialOut, int]:
     row = vault.store_credential(caller().user_id, **body.model_dump())
     return CredentialOut.model_validate(row), 201
@@ -43,14 +49,21 @@ def get_credential(credential_id: uuid.UUID) -> CredentialOut:
     return CredentialOut.model_validate(vault.get_credential(caller().user_id, credential_id))
 
 
-@router.patch("/v1/credentials/<credential_id>", tags=["credentials"], summary="Rename or make the default")
+@router.patch(
+    "/v1/credentials/<credential_id>",
+    tags=["credentials"],
+    summary="Rename or make the default",
+    responses=extra(200, 409),
+)
 def update_credential(credential_id: uuid.UUID, body: CredentialUpdate) -> CredentialOut:
     label = body.label if "label" in body.model_fields_set else vault.UNSET
     row = vault.update_credential(caller().user_id, credential_id, label=label, is_default=body.is_default)
     return CredentialOut.model_validate(row)
 
 
-@router.delete("/v1/credentials/<credential_id>", tags=["credentials"], summary="Delete a credential")
+@router.delete(
+    "/v1/credentials/<credential_id>", tags=["credentials"], summary="Delete a credential", responses=extra(204)
+)
 def delete_credential(credential_id: uuid.UUID) -> Response[None]:
     vault.delete_credential(caller().user_id, credential_id)
     return Response(status_code=204)

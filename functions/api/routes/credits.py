@@ -9,6 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.auth import caller
+from functions.api.params import Cursor
+from functions.api.responses import extra
 from shared.billing import ledger
 from shared.billing.schemas import CreditsOut, GrantIn, GrantOut, HistoryOut, LedgerEntryOut
 
@@ -28,13 +30,15 @@ def get_credits() -> CreditsOut:
 @router.get("/v1/credits/history", tags=["credits"], summary="Your credit ledger, newest first")
 def get_credit_history(
     limit: Annotated[int, Query(ge=1, le=ledger.MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> HistoryOut:
     page = ledger.history(caller().user_id, limit=limit, cursor=cursor)
     return HistoryOut(items=[LedgerEntryOut.model_validate(e) for e in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/v1/admin/users/<user_id>/credits", tags=["admin"], summary="Grant credits to a user (admin)")
+@router.post(
+    "/v1/admin/users/<user_id>/credits", tags=["admin"], summary="Grant credits to a user (admin)", responses=extra(201)
+)
 def grant_credits(user_id: uuid.UUID, body: GrantIn) -> tuple[GrantOut, int]:
     # The admin's id is part of the reference: the ledger then says who granted, and keys never collide across admins.
     admin_id = caller().user_id

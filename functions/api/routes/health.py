@@ -17,7 +17,12 @@ class Health(BaseModel):
     checks: dict[str, str]
 
 
-@router.get("/v1/health", tags=["meta"], summary="Health of the API and its database")
+@router.get(
+    "/v1/health",
+    tags=["meta"],
+    summary="Health of the API and its database",
+    responses={200: {"description": "Up"}, 503: {"description": "The database does not answer (the same body)"}},
+)
 def health() -> tuple[Health, int]:
     ok = database_ok()
     body = Health(status="ok" if ok else "unavailable", checks={"database": "ok" if ok else "unreachable"})

@@ -12,8 +12,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
+from functions.api.params import Cursor
+from functions.api.responses import extra
 from shared.db.enums import JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
+from shared.fields import Timestamp
 from shared.jobs import service
 from shared.jobs.admission import JobRequest
 from shared.media.downloads import download_url
@@ -31,7 +34,7 @@ class JobCreate(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     name: Annotated[str, Field(max_length=200)] | None = None
     priority: PriorityName = "normal"
-    run_at: datetime | None = Field(default=None, description="Run no earlier than this (deferred job).")
+    run_at: Timestamp | None = Field(default=None, description="Run no earlier than this (deferred job).")
     max_attempts: Annotated[int, Field(ge=1, le=25)] | None = None
     timeout_s: Annotated[int, Field(ge=1, le=900)] | None = None
     dedupe_key: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
@@ -202,7 +205,12 @@ class SegmentList(BaseModel):
     items: list[SegmentOut]
 
 
-@router.post("/v1/jobs", tags=["jobs"], summary="Create a job (idempotent with an Idempotency-Key header)")
+@router.post(
+    "/v1/jobs",
+    tags=["jobs"],
+    summary="Create a job (idempotent with an Idempotency-Key header)",
+    responses=extra(200, 201, 402, 409),
+)
 def create_job(
     body: JobCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
@@ -221,6 +229,7 @@ def create_job(
     "/v1/jobs/batch",
     tags=["jobs"],
     summary="Create up to 1,000 jobs in one transaction (all or none; idempotent with an Idempotency-Key header)",
+    responses=extra(201, 402, 409),
 )
 def create_jobs(
     body: JobBatchCreate,
@@ -240,10 +249,10 @@ def list_jobs(  # noqa: PLR0917 (query parameters are Powertools' positional rou
     status: JobStatus | None = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
     project_id: uuid.UUID | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Timestamp | None = None,
+    created_before: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> JobList:
     flt = service.JobFilter(status, type, project_id, created_after, created_before)
     jobs, next_cursor = service.list_jobs(caller().user_id, flt, limit=limit, cursor=cursor)
@@ -260,24 +269,39 @@ def get_job(job_id: uuid.UUID) -> JobOut:
     return JobOut.of(job, url)
 
 
-@router.post("/v1/jobs/<job_id>/cancel", tags=["jobs"], summary="Cancel (a running job stops at its next heartbeat)")
+@router.post(
+    "/v1/jobs/<job_id>/cancel",
+    tags=["jobs"],
+    summary="Cancel (a running job stops at its next heartbeat)",
+    responses=extra(200, 409),
+)
 def cancel_job(job_id: uuid.UUID) -> JobOut:
     return JobOut.of(service.cancel_job(caller().user_id, job_id))
 
 
-@router.post("/v1/jobs/<job_id>/retry", tags=["jobs"], summary="Run a failed or cancelled job again (attempts reset)")
+@router.post(
+    "/v1/jobs/<job_id>/retry",
+    tags=["jobs"],
+    summary="Run a failed or cancelled job again (attempts reset)",
+    responses=extra(200, 402, 409),
+)
 def retry_job(job_id: uuid.UUID) -> JobOut:
     return JobOut.of(service.retry_job(caller().user_id, job_id))
 
 
-@router.post("/v1/jobs/<job_id>/commit", tags=["jobs"], summary="Accept a job in review (or failed) as done")
+@router.post(
+    "/v1/jobs/<job_id>/commit",
+    tags=["jobs"],
+    summary="Accept a job in review (or failed) as done",
+    responses=extra(200, 409),
+)
 def commit_job(job_id: uuid.UUID) -> JobOut:
     return JobOut.of(service.commit_job(caller().user_id, job_id))
 
 
 @router.get("/v1/jobs/<job_id>/logs", tags=["jobs"], summary="The job's log, oldest first")
 def job_logs(
-    job_id: uuid.UUID, after: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    job_id: uuid.UUID, after: Timestamp | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> LogList:
     logs: list[JobLog] = service.job_logs(caller().user_id, job_id, limit=limit, after=after)
     return LogList(items=[LogOut.model_validate(row) for row in logs])

@@ -9,6 +9,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.auth import caller
+from functions.api.params import Cursor
+from functions.api.responses import extra
 from shared.db.enums import MediaKind, MediaStatus
 from shared.db.models import MediaFile
 from shared.media import service, uploads
@@ -22,7 +24,9 @@ def _servable(m: MediaFile) -> bool:
     return m.status in {x.value for x in SERVABLE}
 
 
-@router.post("/v1/media", tags=["media"], summary="Request an upload: a media record and a presigned POST")
+@router.post(
+    "/v1/media", tags=["media"], summary="Request an upload: a media record and a presigned POST", responses=extra(201)
+)
 def create_upload(body: UploadCreate) -> tuple[UploadCreated, int]:
     req = uploads.UploadRequest(
         filename=body.filename,
@@ -46,7 +50,7 @@ def list_media(
     status: MediaStatus | None = None,
     kind: MediaKind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> MediaList:
     views, next_cursor = service.list_media(
         caller().user_id, service.MediaFilter(project_id, status, kind), limit=limit, cursor=cursor
@@ -68,7 +72,12 @@ def delete_media(media_id: uuid.UUID) -> MediaOut:
     return MediaOut.of(view.media, view.derived)
 
 
-@router.post("/v1/media/<media_id>/attach", tags=["media"], summary="Attach a ready file to one of your jobs or items")
+@router.post(
+    "/v1/media/<media_id>/attach",
+    tags=["media"],
+    summary="Attach a ready file to one of your jobs or items",
+    responses=extra(200, 409),
+)
 def attach_media(media_id: uuid.UUID, body: AttachBody) -> MediaOut:
     user_id = caller().user_id
     media = service.attach(None, user_id, media_id, job_id=body.job_id, item_id=body.item_id)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
+from shared.fields import Timestamp
 from shared.metrics import service
 
 router = Router()
@@ -41,8 +42,8 @@ class MetricsOut(BaseModel):
 def get_metrics(
     name: Annotated[str | None, Query(max_length=service.MAX_NAME_CHARS)] = None,
     label: Annotated[str | None, Query(max_length=1_000)] = None,
-    since: Annotated[datetime | None, Query(description="Inclusive, with a time zone; default until - 24h.")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive, with a time zone; default now.")] = None,
+    since: Annotated[Timestamp | None, Query(description="Inclusive, with a time zone; default until - 24h.")] = None,
+    until: Annotated[Timestamp | None, Query(description="Exclusive, with a time zone; default now.")] = None,
     bucket: Annotated[Literal["minute", "hour", "day"], Query()] = "hour",
 ) -> MetricsOut:
     since, until = service.resolve_range(since, until, bucket)

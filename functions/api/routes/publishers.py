@@ -8,13 +8,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared.publishing import service
 from shared.publishing.schemas import PublisherCreate, PublisherList, PublisherOut, PublisherUpdate
 
 router = Router()
 
 
-@router.post("/v1/publishers", tags=["publishers"], summary="Configure a publisher")
+@router.post("/v1/publishers", tags=["publishers"], summary="Configure a publisher", responses=extra(201))
 def create_publisher(body: PublisherCreate) -> tuple[PublisherOut, int]:
     row = service.create_publisher(
         caller().user_id,
@@ -49,7 +50,7 @@ def update_publisher(publisher_id: uuid.UUID, body: PublisherUpdate) -> Publishe
     return PublisherOut.model_validate(service.update_publisher(caller().user_id, publisher_id, **changes))
 
 
-@router.delete("/v1/publishers/<publisher_id>", tags=["publishers"], summary="Remove a publisher")
+@router.delete("/v1/publishers/<publisher_id>", tags=["publishers"], summary="Remove a publisher", responses=extra(204))
 def delete_publisher(publisher_id: uuid.UUID) -> Response[None]:
     service.delete_publisher(caller().user_id, publisher_id)
     return Response(status_code=204)

@@ -13,6 +13,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.api.auth import caller
+from functions.api.params import Offset
+from functions.api.responses import extra
 from shared.automations import sales
 from shared.automations.schemas import (
     EntryList,
@@ -30,7 +32,7 @@ router = Router()
 # --- presets ------------------------------------------------------------------------------------------------------
 
 
-@router.post("/v1/price-presets", tags=["sales"], summary="Create a price preset")
+@router.post("/v1/price-presets", tags=["sales"], summary="Create a price preset", responses=extra(201))
 def create_preset(body: PresetCreate) -> tuple[PresetOut, int]:
     preset = sales.create_preset(caller().user_id, body.model_dump())
     return PresetOut.model_validate(preset), 201
@@ -55,7 +57,12 @@ def update_preset(preset_id: uuid.UUID, body: PresetUpdate) -> PresetOut:
     return PresetOut.model_validate(sales.update_preset(caller().user_id, preset_id, changes))
 
 
-@router.delete("/v1/price-presets/<preset_id>", tags=["sales"], summary="Delete a preset no queued sale uses")
+@router.delete(
+    "/v1/price-presets/<preset_id>",
+    tags=["sales"],
+    summary="Delete a preset no queued sale uses",
+    responses=extra(204, 409),
+)
 def delete_preset(preset_id: uuid.UUID) -> Response[None]:
     sales.delete_preset(caller().user_id, preset_id)
     return Response(status_code=204)
@@ -68,7 +75,7 @@ def delete_preset(preset_id: uuid.UUID) -> Response[None]:
 def list_entries(
     status: Annotated[SaleQueueStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=sales.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EntryList:
     page = sales.list_entries(caller().user_id, status=status.value if status else None, limit=limit, offset=offset)
     return EntryList(items=[EntryOut.model_validate(e) for e in page.items], next_offset=page.next_offset)
@@ -79,11 +86,15 @@ def get_entry(entry_id: uuid.UUID) -> EntryOut:
     return EntryOut.model_validate(sales.get_entry(caller().user_id, entry_id))
 
 
-@router.post("/v1/sale-queue/<entry_id>/retry", tags=["sales"], summary="Queue a failed entry again")
+@router.post(
+    "/v1/sale-queue/<entry_id>/retry", tags=["sales"], summary="Queue a failed entry again", responses=extra(200, 409)
+)
 def retry_entry(entry_id: uuid.UUID) -> EntryOut:
     return EntryOut.model_validate(sales.retry_entry(caller().user_id, entry_id))
 
 
-@router.delete("/v1/sale-queue/<entry_id>", tags=["sales"], summary="Skip a pending or failed entry")
+@router.delete(
+    "/v1/sale-queue/<entry_id>", tags=["sales"], summary="Skip a pending or failed entry", responses=extra(200, 409)
+)
 def skip_entry(entry_id: uuid.UUID) -> EntryOut:
     return EntryOut.model_validate(sales.skip_entry(caller().user_id, entry_id))

@@ -17,9 +17,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
+from functions.api.params import Offset
+from functions.api.responses import extra
 from shared.db.enums import JobPriority
 from shared.db.models import Schedule
 from shared.errors import InvalidInput
+from shared.fields import Flag, Int4
 from shared.jobs import schedules as service
 
 router = Router()
@@ -38,11 +41,11 @@ class ScheduleCreate(BaseModel):
     job_type: str = Field(min_length=1, max_length=200)
     payload: dict[str, Any] = Field(default_factory=dict)
     cron: str | None = Field(default=None, max_length=200, description="5 fields: minute hour day month weekday.")
-    interval_seconds: int | None = Field(default=None, description=f"At least {service.MIN_INTERVAL_S}.")
+    interval_seconds: Int4 | None = Field(default=None, description=f"At least {service.MIN_INTERVAL_S}.")
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone; default: your profile's.")
     priority: PriorityName = "normal"
-    max_attempts: int | None = Field(default=None, description="Default: the job type's.")
-    enabled: bool = True
+    max_attempts: Int4 | None = Field(default=None, description="Default: the job type's.")
+    enabled: Flag = True
 
 
 class ScheduleUpdate(BaseModel):
@@ -51,11 +54,11 @@ class ScheduleUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=service.MAX_NAME_CHARS)
     payload: dict[str, Any] | None = None
     cron: str | None = Field(default=None, max_length=200, description="Setting it switches off the interval.")
-    interval_seconds: int | None = Field(default=None, description="Setting it switches off the cron expression.")
+    interval_seconds: Int4 | None = Field(default=None, description="Setting it switches off the cron expression.")
     timezone: str | None = Field(default=None, max_length=64)
     priority: PriorityName | None = None
-    max_attempts: int | None = None
-    enabled: bool | None = None
+    max_attempts: Int4 | None = None
+    enabled: Flag | None = None
 
 
 PATCHABLE = ("name", "payload", "cron", "interval_seconds", "timezone", "priority", "max_attempts", "enabled")
@@ -116,7 +119,7 @@ class ScheduleList(BaseModel):
     next_offset: int | None = Field(description="Pass as `offset` for the next page; null on the last page.")
 
 
-@router.post("/v1/schedules", tags=["schedules"], summary="Create a recurring job")
+@router.post("/v1/schedules", tags=["schedules"], summary="Create a recurring job", responses=extra(201))
 def create_schedule(body: ScheduleCreate) -> tuple[ScheduleOut, int]:
     schedule = service.create_schedule(
         caller().user_id,
@@ -136,7 +139,7 @@ def create_schedule(body: ScheduleCreate) -> tuple[ScheduleOut, int]:
 @router.get("/v1/schedules", tags=["schedules"], summary="List your schedules, newest first")
 def list_schedules(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ScheduleList:
     page = service.list_schedules(caller().user_id, limit=limit, offset=offset)
     return ScheduleList(items=[ScheduleOut.of(s) for s in page.items], next_offset=page.next_offset)
@@ -169,7 +172,9 @@ def resume_schedule(schedule_id: uuid.UUID) -> ScheduleOut:
     return ScheduleOut.of(service.resume_schedule(caller().user_id, schedule_id))
 
 
-@router.delete("/v1/schedules/<schedule_id>", tags=["schedules"], summary="Delete a schedule; its jobs stay")
+@router.delete(
+    "/v1/schedules/<schedule_id>", tags=["schedules"], summary="Delete a schedule; its jobs stay", responses=extra(204)
+)
 def delete_schedule(schedule_id: uuid.UUID) -> Response[None]:
     service.delete_schedule(caller().user_id, schedule_id)
     return Response(status_code=204)

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api.auth import caller
+from functions.api.responses import extra
 from shared import webhooks
 
 router = Router()
@@ -64,6 +65,7 @@ class DeliveryList(BaseModel):
     "/v1/webhooks/secret",
     tags=["webhooks"],
     summary="Create or rotate your webhook signing secret (shown once)",
+    responses=extra(201),
 )
 def rotate_signing_secret() -> tuple[SigningSecretCreated, int]:
     issued = webhooks.rotate_secret(caller().user_id)

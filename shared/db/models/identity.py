@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, Index, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, Float, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,8 +55,11 @@ class UserSettings(Timestamps, Base):
     default_provider: Mapped[str | None]
     default_model: Mapped[str | None]
     preferences: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=EMPTY_OBJECT)
+    # Largest upload this user may request (OWASP API4), set by an admin, never by the user; NULL: the instance's
+    # CONVEYOR_MEDIA_MAX_BYTES. Never above it (shared.media.uploads.upload_limit caps it).
+    media_max_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (enum_check("theme", Theme),)
+    __table_args__ = (enum_check("theme", Theme), CheckConstraint("media_max_bytes > 0", name="media_max_bytes"))
 
 
 class InstanceSettings(Timestamps, Base):
@@ -87,6 +90,9 @@ class ApiKey(UUIDPk, Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The rate limit's counter (shared/identity/ratelimit.py): requests in the fixed window that starts here.
+    rate_window_start: Mapped[datetime | None]
+    rate_hits: Mapped[int] = mapped_column(server_default="0")
 
     __table_args__ = (Index(None, "user_id"),)
 
@@ -104,6 +110,9 @@ class Session(UUIDPk, Base):
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The rate limit's counter (shared/identity/ratelimit.py), as on api_keys.
+    rate_window_start: Mapped[datetime | None]
+    rate_hits: Mapped[int] = mapped_column(server_default="0")
 
     __table_args__ = (Index(None, "user_id"), Index(None, "expires_at"))
 
