@@ -157,7 +157,9 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
         path = app.current_event.path
-        allowed = sorted({r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)})
+        # A fixed path (`/v1/jobs/batch`) is its own resource, even where a parameterised one (`/v1/jobs/<id>`) matches.
+        static = {r.method for r in app._static_routes if r.rule.match(path)}
+        allowed = sorted(static or {r.method for r in app._dynamic_routes if r.rule.match(path)})
         if not allowed:
             return error_response(404, "route_not_found", "No such route.", {"path": path})
         # The path exists for other methods: say which (RFC 9110 §15.5.6), as API Gateway's method routing would.

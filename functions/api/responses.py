@@ -43,6 +43,9 @@ class Error(BaseModel):
     code: str = Field(description="Stable and machine-readable: branch on this, never on the message.")
     message: str = Field(description="For people; may change.")
     details: Any = Field(default=None, description="What the code needs (e.g. the fields that failed), or null.")
+    request_id: str | None = Field(
+        default=None, description="On 5xx answers only: the request's correlation id, to quote to the operator."
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -82,11 +82,13 @@ class RuleIn(BaseModel):
 
     type: RuleTypeName
     time_of_day: HHMM | None = Field(default=None, description="fixed_time: HH:MM on the user's wall clock.")
-    interval_minutes: int | None = Field(default=None, ge=MIN_INTERVAL_MINUTES, le=24 * 60)
-    items_per_interval: int | None = Field(default=None, ge=1, le=MAX_ITEMS_PER_SLOT)
-    daily_quota: int | None = Field(default=None, ge=1, le=MAX_DAILY_QUOTA)
+    interval_minutes: int | None = Field(default=None, ge=MIN_INTERVAL_MINUTES, le=24 * 60, strict=True)
+    items_per_interval: int | None = Field(default=None, ge=1, le=MAX_ITEMS_PER_SLOT, strict=True)
+    daily_quota: int | None = Field(default=None, ge=1, le=MAX_DAILY_QUOTA, strict=True)
     days_of_week: list[WeekdayName] = Field(default_factory=list, description="Empty: every day.")
-    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher fires first at the same instant.")
+    priority: int = Field(
+        default=0, ge=-1000, le=1000, strict=True, description="Higher fires first at the same instant."
+    )
     enabled: Flag = True
 
 
@@ -109,8 +111,8 @@ class AutomationIn(BaseModel):
     enabled: Flag = False
     draft_selection_method: SelectionName = "fifo"
     remote_draft_only_by_default: Flag = Field(default=False, description="Seed 002's stashOnlyByDefault.")
-    jitter_min_seconds: int = Field(default=0, ge=0, le=MAX_JITTER_S)
-    jitter_max_seconds: int = Field(default=300, ge=0, le=MAX_JITTER_S)
+    jitter_min_seconds: int = Field(default=0, ge=0, le=MAX_JITTER_S, strict=True)
+    jitter_max_seconds: int = Field(default=300, ge=0, le=MAX_JITTER_S, strict=True)
     auto_add_to_sale_queue: Flag = False
     sale_queue_preset_id: uuid.UUID | None = None
     rules: list[RuleIn] = Field(default_factory=list, max_length=MAX_RULES)
@@ -130,8 +132,8 @@ class AutomationPatch(BaseModel):
     enabled: Flag | None = None
     draft_selection_method: SelectionName | None = None
     remote_draft_only_by_default: Flag | None = None
-    jitter_min_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S)
-    jitter_max_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S)
+    jitter_min_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S, strict=True)
+    jitter_max_seconds: int | None = Field(default=None, ge=0, le=MAX_JITTER_S, strict=True)
     auto_add_to_sale_queue: Flag | None = None
     sale_queue_preset_id: uuid.UUID | None = None
     rules: list[RuleIn] | None = Field(default=None, max_length=MAX_RULES)

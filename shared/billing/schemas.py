@@ -44,7 +44,7 @@ class HistoryOut(BaseModel):
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    amount: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    amount: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)]
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     idempotency_key: Annotated[str | None, Field(min_length=1, max_length=200)] = Field(
         default=None, description="Repeating a grant with the same key grants once."

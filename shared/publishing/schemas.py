@@ -35,7 +35,9 @@ class ItemSettings(BaseModel):
     no_ai: Flag | None = None
     remote_draft_only: Flag | None = Field(default=None, description="Upload as a draft on the platform only.")
     add_watermark: Flag | None = None
-    display_resolution: Annotated[int, Field(ge=0, le=8)] | None = Field(default=None, description="0 = original")
+    display_resolution: Annotated[int, Field(ge=0, le=8, strict=True)] | None = Field(
+        default=None, description="0 = original"
+    )
     upload_mode: UploadMode | None = None
 
 
@@ -86,7 +88,7 @@ class ScheduleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     scheduled_at: Timestamp = Field(description="In the future, with a time zone.")
-    jitter_seconds: Annotated[int, Field(ge=0, le=item_service.MAX_JITTER_S)] = Field(
+    jitter_seconds: Annotated[int, Field(ge=0, le=item_service.MAX_JITTER_S, strict=True)] = Field(
         default=0, description="Publish up to this many seconds later, at random (the drawn delay is stored)."
     )
 

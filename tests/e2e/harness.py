@@ -141,6 +141,10 @@ def _stack_env() -> dict[str, str]:
     if os.environ.get("CONVEYOR_E2E_DATABASE_URL"):  # opt-in: run the stack on your own Postgres
         env["DATABASE_URL"] = os.environ["CONVEYOR_E2E_DATABASE_URL"]
     env.update(PYTHONUNBUFFERED="1", POWERTOOLS_LOG_LEVEL="INFO")
+    # The fuzzer drives one credential at ~1,000 requests a minute, past the per-credential limit a person needs
+    # (600): raised here so the run explores the API instead of collecting 429s. The limit itself is tested in
+    # tests/integration/test_rate_limit.py.
+    env.setdefault("CONVEYOR_RATE_LIMIT_REQUESTS", "1000000")
     return env
 
 

@@ -398,3 +398,21 @@ def test_the_signup_schema_carries_the_email_rule(aws_env, api) -> None:  # type
     assert "pattern" in SignupIn.model_json_schema()["properties"]["email"]
     response = api.post("/v1/auth/signup", json_body={"email": "not an email", "password": "a long password 1"})
     assert (response.status, response.error_code) == (422, "validation_failed"), response.body[:300]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/price-presets", {"name": "p", "price_cents": 100, "sort_order": False}, "sort_order"),
+        ("/v1/price-presets", {"name": "p", "price_cents": "100"}, "price_cents"),
+        ("/v1/price-presets", {"name": "p", "price_cents": 100, "sort_order": 1.0}, "sort_order"),
+        ("/v1/jobs", {"type": "email.send", "payload": {}, "max_attempts": True}, "max_attempts"),
+        ("/v1/jobs", {"type": "email.send", "payload": {}, "timeout_s": "30"}, "timeout_s"),
+        ("/v1/automations", {"name": "a", "sort_order": True}, "sort_order"),
+    ],
+)
+def test_an_integer_in_a_body_takes_a_json_integer_only(alice, path: str, body: dict[str, Any], field: str) -> None:  # type: ignore[no-untyped-def]
+    response = alice.client.post(path, json_body=body)
+
+    assert response.status == 422, response.body[:300]
+    assert [d["field"] for d in response.json["error"]["details"]] == [f"body.{field}"], response.body[:300]

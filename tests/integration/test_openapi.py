@@ -53,7 +53,7 @@ def test_the_error_contract_is_a_component(spec: dict[str, Any]) -> None:
     envelope = schemas["ErrorResponse"]
     assert envelope["required"] == ["error"]
     error = schemas[envelope["properties"]["error"]["$ref"].rsplit("/", 1)[1]]
-    assert set(error["properties"]) == {"code", "message", "details"}
+    assert set(error["properties"]) == {"code", "message", "details", "request_id"}  # request_id: on 5xx only
     assert set(error["required"]) == {"code", "message"}
 
 

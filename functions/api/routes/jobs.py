@@ -35,8 +35,8 @@ class JobCreate(BaseModel):
     name: Annotated[str, Field(max_length=200)] | None = None
     priority: PriorityName = "normal"
     run_at: Timestamp | None = Field(default=None, description="Run no earlier than this (deferred job).")
-    max_attempts: Annotated[int, Field(ge=1, le=25)] | None = None
-    timeout_s: Annotated[int, Field(ge=1, le=900)] | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=25, strict=True)] | None = None
+    timeout_s: Annotated[int, Field(ge=1, le=900, strict=True)] | None = None
     dedupe_key: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="While a job with this key is active, creating another returns it."
     )
