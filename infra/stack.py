@@ -290,7 +290,8 @@ class ConveyorStack(Stack):
         # Worker: downloads sources, writes derived files (ListBucket: a missing key is a 404, not a 403).
         allow(worker, ["s3:GetObject", "s3:PutObject"], [objects])
         allow(worker, ["s3:ListBucket"], [bucket.bucket_arn])
-        # Media: streams the upload, copies it to media/ or quarantine/, tags it, deletes the original.
+        # Media: checks the upload's size, copies it to stored/ (what is hashed, probed and served) or quarantine/,
+        # tags it, deletes the upload.
         allow(media, ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"], [objects])
         allow(media, ["s3:ListBucket"], [bucket.bucket_arn])
         # Scheduler: housekeeping deletes expired media; the sweeper reads the jobs queue's depth.
