@@ -7,6 +7,7 @@ is protected the moment it exists, without anyone remembering to protect it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -49,17 +50,21 @@ def bearer_token(headers: dict[str, Any] | None) -> str | None:
     return None
 
 
-def admit(event: dict[str, Any]) -> Principal | None:
-    """The caller of this request (None for public routes); raises Unauthenticated or Forbidden otherwise."""
+def admit(event: dict[str, Any], served: Callable[[str, str], bool] | None = None) -> Principal | None:
+    """The caller of this request (None for public routes); raises Unauthenticated or Forbidden otherwise.
+
+    `served(method, path)` says whether a route serves the request. One that none serves (an unknown path, a method
+    the path does not take) is left to routing, which answers 404 or 405: a scope guards what a route would do, so
+    a member's `PUT /v1/admin/users` is a 405 like anyone's, not a 403. Asked only when the scope is lacking.
+    """
     method, path = event.get("httpMethod", "GET").upper(), event.get("path") or "/"
     if is_public(method, path):
         _principal.set(None)
         return None
     principal = authenticate(bearer_token(event.get("headers")))
-    if not principal.allows(required_scope(method, path)):
-        raise Forbidden(
-            "This credential lacks the scope this request needs.", details={"needs": required_scope(method, path)}
-        )
+    needed = required_scope(method, path)
+    if not principal.allows(needed) and (served is None or served(method, path)):
+        raise Forbidden("This credential lacks the scope this request needs.", details={"needs": needed})
     _principal.set(principal)
     return principal
 

@@ -121,6 +121,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods some route serves at `path` (empty: no such path)."""
+    # A fixed path (`/v1/jobs/batch`) is its own resource, even where a parameterised one (`/v1/jobs/<id>`) matches.
+    static = {r.method for r in app._static_routes if r.rule.match(path)}
+    return sorted(static or {r.method for r in app._dynamic_routes if r.rule.match(path)})
+
+
 def register(app: APIGatewayRestResolver) -> None:
     """Install the handlers that turn every failure into the error contract."""
 
@@ -157,9 +164,7 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
         path = app.current_event.path
-        # A fixed path (`/v1/jobs/batch`) is its own resource, even where a parameterised one (`/v1/jobs/<id>`) matches.
-        static = {r.method for r in app._static_routes if r.rule.match(path)}
-        allowed = sorted(static or {r.method for r in app._dynamic_routes if r.rule.match(path)})
+        allowed = allowed_methods(app, path)
         if not allowed:
             return error_response(404, "route_not_found", "No such route.", {"path": path})
         # The path exists for other methods: say which (RFC 9110 §15.5.6), as API Gateway's method routing would.

@@ -22,10 +22,14 @@ compose()
 app = create_app()
 
 
+def _served(method: str, path: str) -> bool:
+    return method in errors.allowed_methods(app, path)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        auth.admit(event)
+        auth.admit(event, served=_served)
         response = app.resolve(event, context)
     except Exception as exc:
         response = errors.proxy_error(exc, (event.get("requestContext") or {}).get("requestId"))

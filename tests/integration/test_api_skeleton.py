@@ -111,3 +111,8 @@ def test_each_request_is_logged_with_its_correlation_id(api: ApiClient) -> None:
     assert handled, lines
     assert handled[-1]["correlation_id"] == event["requestContext"]["requestId"]
     assert handled[-1]["status"] == 200
+
+
+def test_a_method_no_route_takes_is_405_even_where_the_scope_is_lacking(alice) -> None:  # type: ignore[no-untyped-def]
+    assert alice.client.request("PUT", "/v1/admin/users").status == 405  # a member, an admin path
+    assert alice.client.request("GET", "/v1/admin/users").status == 403  # a route that exists: the scope decides
