@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 
 from functions.api import errors, request_guard, responses
 from functions.api.routes import (
+    admin_api_keys,
     admin_users,
     admin_workers,
     api_keys,
@@ -28,6 +29,7 @@ from functions.api.routes import (
     publishers,
     sales,
     schedules,
+    translations,
     webhooks,
 )
 from shared.config import get_settings
@@ -50,7 +52,9 @@ ROUTERS = (
     credits,
     payments,
     metrics,
+    translations,
     admin_users,
+    admin_api_keys,
     admin_workers,
 )
 

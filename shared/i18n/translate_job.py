@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.db.enums import LogLevel
-from shared.i18n import translations
+from shared.i18n import cache, translations
 from shared.jobs.context import JobContext
 from shared.jobs.registry import job_type
 from shared.metrics import service as metrics
@@ -27,7 +27,7 @@ CHUNK = 50
 MIN_TIME_LEFT_MS = 15_000
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=translations.MAX_TEXT_CHARS)]
-Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", max_length=32)]
+Language = Annotated[str, StringConstraints(pattern=cache.LANGUAGE_PATTERN, max_length=cache.MAX_LANGUAGE_CHARS)]
 
 
 class TranslateText(BaseModel):

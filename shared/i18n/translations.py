@@ -6,7 +6,8 @@ another source language is another entry. The row's `text` is the *translation* 
 the hash is enough to find it again) and `label` is the caller's free-form grouping ("ui", "subtitles"; "" when
 none).
 
-Lookups are one query for a whole batch; only misses go to the provider, outside any transaction (a network
+The rows are read and written by `shared.i18n.cache`, which the `/v1/translations` API uses too. Lookups are one
+query for a whole batch; only misses go to the provider, outside any transaction (a network
 call must not hold a connection); the new rows are inserted with ON CONFLICT DO NOTHING, so two jobs translating
 the same text at once both succeed and leave one row.
 
@@ -17,7 +18,6 @@ for the laptop stack and tests, and `AmazonTranslateProvider` ("amazon") which d
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -25,16 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from shared.config import get_settings
-from shared.db.models import Translation
-from shared.db.session import session
+from shared.i18n import cache
+from shared.i18n.cache import MAX_LABEL_CHARS, MAX_TEXT_CHARS, text_hash
 from shared.jobs.errors import NonRetryable
-
-MAX_TEXT_CHARS = 5_000  # Amazon Translate's per-request limit is 10,000 UTF-8 bytes; 5,000 chars fits most text
-MAX_LABEL_CHARS = 200
 
 
 class TextRejected(NonRetryable):
@@ -147,11 +142,6 @@ def get_provider() -> TranslationProvider:
 # ------------------------------------------------------------------------------------------------------ service
 
 
-def text_hash(text: str, source_language: str = "auto") -> str:
-    """The cache key of a source text: sha256 over `source_language + "\\0" + text` (UTF-8), hex."""
-    return hashlib.sha256(f"{source_language}\0{text}".encode()).hexdigest()
-
-
 @dataclass
 class BatchResult:
     """Per-text outcome of `translate_batch`: `translations[i]` is None exactly when `errors` has `i`."""
@@ -184,7 +174,7 @@ def translate_batch(
     hashes = [text_hash(t, source_language) for t in texts]
     result = BatchResult(translations=[None] * len(texts))
     wanted = sorted({h for t, h in zip(texts, hashes, strict=True) if t})
-    found = _lookup(target_language, wanted)
+    found = cache.lookup(target_language, wanted)
 
     fresh: dict[str, str] = {}  # hash → translation, new this call
     rejected: dict[str, TextRejected] = {}
@@ -213,7 +203,7 @@ def translate_batch(
                 result.translations[index] = fresh[key]
                 result.translated += 1
     finally:
-        _store(target_language, label, fresh)
+        cache.fill(target_language, label, fresh)
     return result
 
 
@@ -227,29 +217,9 @@ def translate(
     return [t for t in result.translations if t is not None]
 
 
-def _lookup(language: str, hashes: list[str]) -> dict[str, str]:
-    """Cached translations for `hashes` in one query (the unique (language, hash) index answers it)."""
-    if not hashes:
-        return {}
-    with session() as s:
-        rows = s.execute(
-            select(Translation.hash, Translation.text).where(
-                Translation.language == language, Translation.hash.in_(hashes)
-            )
-        )
-        return {row.hash: row.text for row in rows}
-
-
-def _store(language: str, label: str | None, translations: dict[str, str]) -> None:
-    """Insert new cache rows; a row another job inserted meanwhile wins (ON CONFLICT DO NOTHING)."""
-    if not translations:
-        return
-    rows = [{"language": language, "label": label or "", "hash": h, "text": t} for h, t in translations.items()]
-    with session() as s:
-        s.execute(insert(Translation).values(rows).on_conflict_do_nothing(index_elements=["language", "hash"]))
-
-
 __all__ = [
+    "MAX_LABEL_CHARS",
+    "MAX_TEXT_CHARS",
     "AmazonTranslateProvider",
     "BatchResult",
     "PseudoLocaleProvider",

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, not_, or_, select, tuple_, update
 
 from shared.db import session
-from shared.db.models import ApiKey
+from shared.db.models import ApiKey, User
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.errors import InvalidInput, NotFound
 from shared.identity import auth
 from shared.identity.keys import hash_token, new_api_key, visible_prefix
@@ -69,3 +70,70 @@ def revoke_key(user_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
             s.refresh(key)
     auth.forget(key_id)
     return key
+
+
+# --- named tokens (seed 000's Token / UserToken): the keys of one name, across users, for the admin -------------
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    key: ApiKey
+    email: str  # the holder's
+
+
+@dataclass(frozen=True)
+class HeldKeyPage:
+    items: list[HeldKey]
+    next_cursor: str | None
+
+
+def list_all_keys(
+    *,
+    name: str | None = None,
+    user_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> HeldKeyPage:
+    """Every user's keys (admin), newest first, keyset-paginated on (created_at, id); `name` is an exact name.
+
+    `active=True`: keys that still authenticate (not revoked, not expired); `False`: revoked or expired ones.
+    """
+    now = datetime.now(UTC)
+    usable = and_(ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))
+    query = select(ApiKey, User.email).join(User, User.id == ApiKey.user_id)
+    if name is not None:
+        query = query.where(ApiKey.name == name)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    if active is not None:
+        query = query.where(usable if active else not_(usable))
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) < tuple_(created_at, last_id))
+    query = query.order_by(ApiKey.created_at.desc(), ApiKey.id.desc()).limit(limit + 1)
+    with session() as s:
+        rows = [HeldKey(row.ApiKey, row.email) for row in s.execute(query)]
+    items = rows[:limit]
+    more = len(rows) > limit
+    return HeldKeyPage(items, encode_cursor(items[-1].key.created_at, items[-1].key.id) if more else None)
+
+
+def revoke_named(name: str) -> list[HeldKey]:
+    """Revoke every user's unrevoked keys named `name` at once (idempotent: already revoked ones are left as they
+    were); returns the keys this call revoked, with their holders. Each is dropped from this environment's
+    authentication cache at once, and stops everywhere else within `auth.CACHE_TTL_S`, like a key its owner
+    revokes."""
+    with session() as s:
+        revoked = list(
+            s.scalars(
+                update(ApiKey)
+                .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=func.now())
+                .returning(ApiKey)
+            )
+        )
+        emails = dict(s.execute(select(User.id, User.email).where(User.id.in_({k.user_id for k in revoked}))).all())
+    for key in revoked:
+        auth.forget(key.id)
+    return sorted((HeldKey(k, emails[k.user_id]) for k in revoked), key=lambda h: (h.email, h.key.created_at))

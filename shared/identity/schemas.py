@@ -151,7 +151,9 @@ class InstanceSettingsPatch(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="A label; the admin lists and revokes keys by name (seed 000's named tokens)."
+    )
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ, Scope.WRITE])
     until: Timestamp | None = Field(default=None, description="Expiry (with a time zone); the key stops after it.")
     test: Flag = Field(default=False, description="Issue a `cvk_test_` key instead of `cvk_live_`.")
@@ -178,6 +180,37 @@ class ApiKeyList(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     items: list[ApiKeyOut]
+
+
+KeyName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class HeldApiKeyOut(ApiKeyOut):
+    """A key as the admin sees it: whose it is, never the key (nor its hash)."""
+
+    user_id: uuid.UUID
+    user_email: str
+
+
+class HeldApiKeyList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[HeldApiKeyOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class NamedKeyRevoke(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    name: KeyName = Field(description="The exact name: every user's unrevoked keys of this name are revoked.")
+
+
+class NamedKeyRevoked(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    revoked: int = Field(description="How many keys this request revoked (0 when none was left to revoke).")
+    items: list[HeldApiKeyOut] = Field(description="The keys it revoked, with their holders.")
 
 
 Provider = Annotated[

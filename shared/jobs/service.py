@@ -362,22 +362,44 @@ def get_job(user_id: uuid.UUID, job_id: uuid.UUID, *, s: Session | None = None) 
 
 @dataclass(frozen=True)
 class JobFilter:
-    status: JobStatus | None = None
+    """What `GET /v1/jobs` narrows by; every field is optional and they combine with AND.
+
+    `statuses` matches any of them; `type` is one exact type, `type_prefix` every type that starts with it
+    (`media.`: LIKE wildcards in it are matched literally).
+    """
+
+    statuses: frozenset[JobStatus] = frozenset()
     type: str | None = None
     project_id: uuid.UUID | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    priority: JobPriority | None = None
+    type_prefix: str | None = None
+    schedule_id: uuid.UUID | None = None
+    worker_id: uuid.UUID | None = None
 
 
 def list_jobs(user_id: uuid.UUID, flt: JobFilter, *, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
-    """Newest first, keyset-paginated on (created_at, id) so pages stay stable while jobs are added."""
+    """Newest first, keyset-paginated on (created_at, id) so pages stay stable while jobs are added.
+
+    Always one user's jobs: the (user_id, created_at) index walks them newest first and the other filters are
+    checked on the way (docs/jobs.md, "Listing and stats", has the plans).
+    """
     query = select(Job).where(Job.user_id == user_id)
-    if flt.status:
-        query = query.where(Job.status == flt.status)
+    if flt.statuses:
+        query = query.where(Job.status.in_(sorted(s.value for s in flt.statuses)))
     if flt.type:
         query = query.where(Job.type == flt.type)
+    if flt.type_prefix:
+        query = query.where(Job.type.startswith(flt.type_prefix, autoescape=True))  # % and _ literal
+    if flt.priority is not None:
+        query = query.where(Job.priority == int(flt.priority))
     if flt.project_id:
         query = query.where(Job.project_id == flt.project_id)
+    if flt.schedule_id:
+        query = query.where(Job.schedule_id == flt.schedule_id)
+    if flt.worker_id:
+        query = query.where(Job.worker_id == flt.worker_id)
     if flt.created_after:
         query = query.where(Job.created_at >= flt.created_after)
     if flt.created_before:

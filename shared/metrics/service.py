@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared.db.models import Metric
+from shared.db.pagination import decode_cursor, encode_cursor
 from shared.db.session import unit_of_work
 from shared.errors import InvalidInput
 
@@ -32,6 +33,9 @@ MAX_RANGE = timedelta(days=31)
 MAX_BUCKETS = 2_000  # per name and label; with minute buckets that is a range of up to ~33 hours
 DEFAULT_RANGE = timedelta(hours=24)
 MAX_NAME_CHARS = 200
+MAX_REFERENCE_CHARS = 200  # through the API; services may record longer references
+MAX_LABEL_CHARS = 200  # through the API
+MAX_PAGE = 100
 MAX_VALUE = Decimal("1e16")  # the columns are numeric(20, 4)
 
 
@@ -82,6 +86,48 @@ def record(
     Pass `s` to write inside the caller's transaction (the metric then exists only if that work commits).
     `emit=True` also sends it to CloudWatch (EMF) with `label` as a dimension — only for low-cardinality labels.
     """
+    row = _row(name, value, user_id=user_id, reference=reference, start=start, label=label, at=at)
+    with unit_of_work(s) as tx:
+        tx.add(row)
+        tx.flush()
+    if emit:
+        from shared.metrics import emf
+
+        emf.measurement(name, float(value), label=label)
+    return row.id
+
+
+def add(
+    name: str,
+    value: float | int | Decimal,
+    *,
+    user_id: uuid.UUID | None = None,
+    reference: str | uuid.UUID | None = None,
+    start: datetime | float | int | Decimal | None = None,
+    label: str | None = None,
+    at: datetime | None = None,
+    s: Session | None = None,
+) -> Metric:
+    """Store one measurement and return its row, `created_at` loaded (what `POST /v1/metrics` answers with)."""
+    row = _row(name, value, user_id=user_id, reference=reference, start=start, label=label, at=at)
+    with unit_of_work(s) as tx:
+        tx.add(row)
+        tx.flush()
+        tx.refresh(row)
+    return row
+
+
+def _row(
+    name: str,
+    value: float | int | Decimal,
+    *,
+    user_id: uuid.UUID | None,
+    reference: str | uuid.UUID | None,
+    start: datetime | float | int | Decimal | None,
+    label: str | None,
+    at: datetime | None,
+) -> Metric:
+    """A checked, unsaved measurement row."""
     if not name or len(name) > MAX_NAME_CHARS:
         raise InvalidInput("A metric name needs 1 to 200 characters.", details={"name": name})
     if at is not None and at.tzinfo is None:
@@ -96,15 +142,48 @@ def record(
     )
     if at is not None:
         row.created_at = at
-    with unit_of_work(s) as tx:
-        tx.add(row)
-        tx.flush()
-        metric_id = row.id
-    if emit:
-        from shared.metrics import emf
+    return row
 
-        emf.measurement(name, float(value), label=label)
-    return metric_id
+
+@dataclass(frozen=True)
+class MetricFilter:
+    name: str | None = None
+    reference: str | None = None
+    label: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+def list_measurements(
+    user_id: uuid.UUID, flt: MetricFilter, *, limit: int, cursor: str | None, s: Session | None = None
+) -> tuple[list[Metric], str | None]:
+    """One user's measurements, newest first, keyset-paginated on (created_at, id) so pages stay stable."""
+    for what, moment in (("since", flt.since), ("until", flt.until)):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(f"{what} needs a time zone (e.g. 2024-05-01T00:00:00Z).", details={what: str(moment)})
+    if flt.since is not None and flt.until is not None and flt.since >= flt.until:
+        raise InvalidInput("since must be before until.", details={"since": flt.since, "until": flt.until})
+    query = select(Metric).where(Metric.user_id == user_id)
+    if flt.name is not None:
+        query = query.where(Metric.name == flt.name)
+    if flt.reference is not None:
+        query = query.where(Metric.reference == flt.reference)
+    if flt.label is not None:
+        query = query.where(Metric.label == flt.label)
+    if flt.since is not None:
+        query = query.where(Metric.created_at >= flt.since)
+    if flt.until is not None:
+        query = query.where(Metric.created_at < flt.until)
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(tuple_(Metric.created_at, Metric.id) < tuple_(created_at, last_id))
+    limit = min(limit, MAX_PAGE)
+    query = query.order_by(Metric.created_at.desc(), Metric.id.desc()).limit(limit + 1)
+    with unit_of_work(s) as tx:
+        rows = list(tx.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
 
 
 def resolve_range(

@@ -1,4 +1,5 @@
-"""`/v1/jobs`: create one or a batch (idempotent), list, inspect, cancel, retry, commit, logs, segments."""
+"""`/v1/jobs`: create one or a batch (idempotent), list, stats, inspect, cancel, retry, commit, logs, segments;
+`/v1/admin/jobs/stats`: the instance's queue figures."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from functions.api.responses import extra
 from shared.db.enums import JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
 from shared.fields import Timestamp
-from shared.jobs import service
+from shared.jobs import service, stats
 from shared.jobs.admission import JobRequest
 from shared.media.downloads import download_url
 
@@ -25,6 +26,16 @@ router = Router()
 FINISHED_WITH_OUTPUT = (JobStatus.COMPLETED, JobStatus.REVIEW, JobStatus.DONE)
 
 PriorityName = Literal["critical", "high", "normal", "low"]
+MAX_STATUSES = 20  # `status` values in one request (there are nine statuses; repeats are harmless)
+_STATUS = "|".join(s.value for s in JobStatus)
+StatusList = Annotated[
+    str,
+    Field(
+        pattern=rf"^({_STATUS})(,({_STATUS}))*$",
+        max_length=200,
+        description="A status, or several separated by commas.",
+    ),
+]
 
 
 class JobCreate(BaseModel):
@@ -156,6 +167,54 @@ class JobOut(BaseModel):
         )
 
 
+class StatusCounts(BaseModel):
+    """A count for every job status (`shared.db.enums.JobStatus`), zeros included."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    pending: int
+    queued: int
+    running: int
+    retrying: int
+    review: int
+    completed: int
+    failed: int
+    cancelled: int
+    done: int
+
+    @classmethod
+    def of(cls, counts: dict[JobStatus, int]) -> StatusCounts:
+        return cls(**{status.value: n for status, n in counts.items()})
+
+
+class TypeStatsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    type: str
+    total: int
+    counts: StatusCounts
+
+
+class JobStats(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    totals: StatusCounts = Field(description="Every type together.")
+    types: list[TypeStatsOut] = Field(description="Per job type, by name; a type with no jobs is absent.")
+    oldest_queued_at: datetime | None = Field(description="When the longest-waiting `queued` job was queued.")
+    oldest_queued_age_s: float | None = Field(description="How long it has waited, in seconds; null: none queued.")
+    as_of: datetime = Field(description="The database's time when the figures were read.")
+
+    @classmethod
+    def of(cls, figures: stats.QueueStats) -> JobStats:
+        return cls(
+            totals=StatusCounts.of(figures.totals),
+            types=[TypeStatsOut(type=t.type, total=t.total, counts=StatusCounts.of(t.counts)) for t in figures.types],
+            oldest_queued_at=figures.oldest_queued_at,
+            oldest_queued_age_s=figures.oldest_queued_age_s,
+            as_of=figures.as_of,
+        )
+
+
 class JobList(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -246,17 +305,67 @@ def create_jobs(
 
 @router.get("/v1/jobs", tags=["jobs"], summary="List your jobs, newest first")
 def list_jobs(  # noqa: PLR0917 (query parameters are Powertools' positional route arguments)
-    status: JobStatus | None = None,
-    type: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[
+        list[StatusList] | None,
+        Query(
+            max_length=MAX_STATUSES,
+            description="Jobs in any of these statuses: repeat the parameter (`status=queued&status=running`) "
+            "or separate them by commas (`status=queued,running`).",
+        ),
+    ] = None,
+    type: Annotated[str | None, Query(max_length=100, description="One exact job type.")] = None,
+    type_prefix: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Types that start with this (`media.`); `%` and `_` are matched literally.",
+        ),
+    ] = None,
+    priority: PriorityName | None = None,
     project_id: uuid.UUID | None = None,
+    schedule_id: Annotated[uuid.UUID | None, Query(description="Jobs the schedule created.")] = None,
+    worker_id: Annotated[
+        uuid.UUID | None, Query(description="Jobs whose last attempt ran on this worker (`GET /v1/admin/workers`).")
+    ] = None,
     created_after: Timestamp | None = None,
     created_before: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Cursor = None,
 ) -> JobList:
-    flt = service.JobFilter(status, type, project_id, created_after, created_before)
+    flt = service.JobFilter(
+        statuses=frozenset(JobStatus(name) for value in status or () for name in value.split(",")),
+        type=type,
+        type_prefix=type_prefix,
+        priority=JobPriority[priority.upper()] if priority else None,
+        project_id=project_id,
+        schedule_id=schedule_id,
+        worker_id=worker_id,
+        created_after=created_after,
+        created_before=created_before,
+    )
     jobs, next_cursor = service.list_jobs(caller().user_id, flt, limit=limit, cursor=cursor)
     return JobList(items=[JobOut.of(j) for j in jobs], next_cursor=next_cursor)
+
+
+Since = Annotated[
+    Timestamp | None,
+    Query(description="Count only jobs created at or after this time (the oldest queued job is looked for in all)."),
+]
+
+
+@router.get("/v1/jobs/stats", tags=["jobs"], summary="Your queue at a glance: jobs per status per type, oldest wait")
+def job_stats(since: Since = None) -> JobStats:
+    return JobStats.of(stats.queue_stats(caller().user_id, since=since))
+
+
+@router.get(
+    "/v1/admin/jobs/stats",
+    tags=["admin"],
+    summary="The instance's queue: every user's jobs and the system's, per status per type, oldest wait",
+)
+def admin_job_stats(since: Since = None) -> JobStats:
+    return JobStats.of(stats.queue_stats(None, everyone=True, since=since))
 
 
 @router.get("/v1/jobs/<job_id>", tags=["jobs"], summary="One job: status, progress, counts, result or error")
