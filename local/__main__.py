@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -63,16 +63,21 @@ def banner(info: StackInfo) -> str:
     return "\n".join(["", *lines, "", f"{RUNNING_LINE} (Ctrl-C to stop)"])
 
 
+WAKE_S = 0.2  # how often the main thread looks for a signal delivered to another thread
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # prompt output through pipes and tee
-    stop = threading.Event()
+    # The signals received. A list, not a threading.Event: a handler runs in the main thread between bytecodes, maybe
+    # while that thread is inside Event.wait() holding the Event's (non-reentrant) lock, and set() would deadlock.
+    signalled: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
+        if signalled:
             logging.getLogger("local").warning("already stopping (send SIGKILL to abandon; the next start cleans up)")
-        stop.set()
+        signalled.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -95,9 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("local").error("could not start: %s", error)
         return 1
     try:
-        if not stop.is_set():  # a signal during start-up stops right after it
+        if not signalled:  # a signal during start-up stops right after it
             print(banner(info), flush=True)
-            stop.wait()
+            # Wake up now and then: Linux may deliver SIGTERM to a busy poller thread, and Python runs signal
+            # handlers only in the main thread, which a wait without a timeout would never leave (the stack then
+            # ignored the signal: an intermittent e2e failure).
+            while not signalled:
+                time.sleep(WAKE_S)
         print("stopping...", flush=True)
     finally:
         stack.stop()

@@ -5,8 +5,9 @@ most one default preset. When an item is published by an automation that has `au
 preset, `queue_after_publish` (called in the transaction that marks the item published) queues it once, with a
 price drawn from the preset, and creates one `sale.process` job. The job locks the entry (processing_by = the job,
 so a retry of the same job may take it back but no other job can), calls the publisher's `sell`, and records the
-outcome: completed, failed with error details (transient errors re-raise so the job engine retries with backoff,
-refusals fail at once) or skipped when there is nothing to sell through.
+outcome: completed (with the platform's proof in `screenshot_key`), failed with error details (transient errors
+re-raise so the job engine retries with backoff, refusals and declines fail at once, a decline with the
+platform's reason) or skipped when there is nothing to sell through.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from shared.db.models import Automation, Item, PricePreset, SaleQueueEntry, User
 from shared.db.models import Publisher as PublisherRow
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.jobs.context import JobContext
-from shared.jobs.errors import NonRetryable
+from shared.jobs.errors import NonRetryable, RetryableError
 from shared.jobs.registry import job_type
 from shared.jobs.service import create_job
-from shared.publishing.base import ItemSnapshot, PublishRejected, SaleResult, publisher_class
+from shared.publishing.base import ItemSnapshot, PublishRejected, SaleContext, SaleResult, publisher_class
 from shared.publishing.service import class_name, get_publisher, instantiate
 
 logger = Logger(child=True)
@@ -375,7 +376,7 @@ def _seller(s: Session, item: Item) -> tuple[PublisherRow | None, str | None]:
     return row, None
 
 
-def _snapshot(item: Item, entry_id: uuid.UUID) -> ItemSnapshot:
+def _snapshot(item: Item, entry_id: uuid.UUID, preset: PricePreset | None) -> ItemSnapshot:
     """What the publisher sees; the idempotency key is per queue entry so every retry of this sale sends the same."""
     return ItemSnapshot(
         id=item.id,
@@ -388,6 +389,7 @@ def _snapshot(item: Item, entry_id: uuid.UUID) -> ItemSnapshot:
         files=[],
         idempotency_key=f"sale:{entry_id}",
         remote_id=item.remote_id,
+        sale=SaleContext(entry_id=entry_id, preset_id=preset.id, preset_name=preset.name) if preset else None,
     )
 
 
@@ -401,7 +403,7 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         item = s.get(Item, entry.item_id)
         preset = s.get(PricePreset, entry.price_preset_id)
         row, reason = _seller(s, item) if item is not None else (None, "item is gone")
-        snapshot = _snapshot(item, entry.id) if item is not None else None
+        snapshot = _snapshot(item, entry.id, preset) if item is not None else None
     if row is None or snapshot is None or preset is None:
         _finish(entry.id, holder, SaleQueueStatus.SKIPPED, error_message=reason, error_details={"reason": reason})
         ctx.log("sale skipped", data={"entry_id": str(entry.id), "reason": reason})
@@ -415,6 +417,12 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         details = {**base, "kind_of_error": "rejected", "exception": type(exc).__name__, "retryable": False}
         _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
         raise NonRetryable(message, details={"entry_id": str(entry.id)}) from exc
+    except RetryableError as exc:
+        # A retryable error's message is written for users (an HTTP status, a timeout): record it as it is.
+        message = (str(exc) or "the publisher failed; retrying")[:MAX_ERROR_CHARS]
+        details = {**base, "kind_of_error": "transient", "exception": type(exc).__name__, "retryable": True}
+        _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
+        raise
     except Exception as exc:
         # Exception text may hold SQL, host names or a platform's internals: the log gets it, the entry a class.
         logger.exception("sale attempt failed", entry_id=str(entry.id), attempt=entry.attempts)
@@ -423,7 +431,7 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
         raise  # the job engine retries with backoff; the next run takes the entry back (processing_by is ours)
     if not result.ok:
-        message = "the platform declined the sale"
+        message = (result.reason or "the platform declined the sale")[:MAX_ERROR_CHARS]
         details = {**base, "kind_of_error": "declined", "result": result.details, "retryable": False}
         _finish(entry.id, holder, SaleQueueStatus.FAILED, error_message=message, error_details=details)
         raise NonRetryable(message, details={"entry_id": str(entry.id)})
@@ -434,5 +442,6 @@ def process_sale(ctx: JobContext, payload: ProcessSale) -> dict[str, Any]:
         completed_at=datetime.now(UTC),
         error_message=None,
         error_details=None,
+        screenshot_key=result.proof_url,
     )
     return {"entry_id": str(entry.id), "status": SaleQueueStatus.COMPLETED.value, "details": result.details}

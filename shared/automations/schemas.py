@@ -6,13 +6,17 @@ compiled on every cold start, while this module ships compiled in the models lay
 use (`defer_build`): a request validates against a few of them, not all. No `from __future__ import annotations`:
 pydantic would then compile and evaluate every annotation string while defining the classes."""
 
+import datetime as dt
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.automations import rules as slotting
 from shared.automations import sales
+from shared.automations.service import Preview
 from shared.db.models import Automation
 from shared.fields import Flag, SortOrder
 
@@ -119,7 +123,28 @@ class SlotOut(BaseModel):
     at_local: datetime = Field(description="The same instant in the user's time zone.")
     rule_id: uuid.UUID | None
     rule_type: str
-    count: int = Field(description="How many drafts this slot takes.")
+    count: int = Field(description="How many drafts this slot takes (0 in `cut_slots`).")
+    capped: int = Field(default=0, description="Drafts the daily cap took off this slot.")
+
+    @classmethod
+    def of(cls, slot: slotting.Slot, zone: ZoneInfo) -> "SlotOut":
+        return cls(
+            at=slot.at_utc,
+            at_local=slot.at_utc.astimezone(zone),
+            rule_id=slot.rule_id,
+            rule_type=slot.rule_type,
+            count=slot.count,
+            capped=slot.capped,
+        )
+
+
+class DayOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    date: dt.date = Field(description="A local calendar day of the user's zone that the window touches.")
+    total_items: int = Field(description="Drafts scheduled that day inside the window.")
+    daily_cap: int | None = Field(description="The daily_quota capping that day; null when nothing caps it.")
+    capped_items: int = Field(description="Drafts the cap cut that day inside the window.")
 
 
 class PreviewOut(BaseModel):
@@ -129,7 +154,27 @@ class PreviewOut(BaseModel):
     start: datetime
     end: datetime
     total_items: int
-    slots: list[SlotOut]
+    capped_items: int = Field(description="Drafts the daily cap cut in the window (trimmed and cut slots).")
+    slots: list[SlotOut] = Field(description="The slots that fire, in order.")
+    cut_slots: list[SlotOut] = Field(description="The slots the daily cap cut whole (count 0).")
+    days: list[DayOut] = Field(description="Per local day: what fires, the cap, what it cut.")
+
+    @classmethod
+    def of(cls, result: Preview) -> "PreviewOut":
+        zone = ZoneInfo(result.timezone)
+        return cls(
+            timezone=result.timezone,
+            start=result.start,
+            end=result.end,
+            total_items=sum(x.count for x in result.slots),
+            capped_items=sum(x.capped for x in (*result.slots, *result.cut)),
+            slots=[SlotOut.of(x, zone) for x in result.slots],
+            cut_slots=[SlotOut.of(x, zone) for x in result.cut],
+            days=[
+                DayOut(date=d.day, total_items=d.items, daily_cap=d.cap, capped_items=d.capped_items)
+                for d in result.days
+            ],
+        )
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=sales.MAX_NAME_CHARS)]
@@ -213,6 +258,7 @@ class EntryOut(BaseModel):
     completed_at: datetime | None
     error_message: str | None
     error_details: dict[str, Any] | None
+    screenshot_key: str | None = Field(description="The receiver's proof of the sale (an https URL), when it sent one.")
     created_at: datetime
     updated_at: datetime
 

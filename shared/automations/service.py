@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,10 @@ MAX_ITEMS_PER_SLOT = 100
 MAX_DAILY_QUOTA = 1440
 MIN_INTERVAL_MINUTES = 1  # the scheduler ticks once a minute
 MAX_JITTER_S = 24 * 3600
-MAX_PREVIEW_DAYS = 31
+MAX_PREVIEW_DAYS = 31  # the `days=` form
+MAX_PREVIEW_WINDOW = timedelta(days=92)  # from/until: a quarter, enough to see one DST change whole
+MAX_PREVIEW_REACH = timedelta(days=3660)  # from and until within ten years of now
+MAX_PREVIEW_SLOTS = 15_000  # the rules' slots per day x the window's days (an every-minute rule: 10 days)
 
 WeekdayName = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 SelectionName = Literal["random", "fifo", "lifo"]
@@ -408,24 +411,101 @@ def list_logs(user_id: uuid.UUID, automation_id: uuid.UUID, *, limit: int = 50) 
 
 
 @dataclass(frozen=True)
+class DayTotal:
+    """One local calendar day of a preview window: what fires in the window, and what the daily cap cut."""
+
+    day: date
+    items: int
+    cap: int | None
+    capped_items: int
+
+
+@dataclass(frozen=True)
 class Preview:
     timezone: str
     start: datetime
     end: datetime
-    slots: list[slotting.Slot]
+    slots: list[slotting.Slot]  # the slots that fire (a trimmed one has `capped` > 0)
+    cut: list[slotting.Slot]  # the slots the daily cap cut whole (count 0)
+    days: list[DayTotal]
 
 
-def preview(user_id: uuid.UUID, automation_id: uuid.UUID, *, days: int = 7, now: datetime | None = None) -> Preview:
-    """The slots the enabled rules produce from now for `days` days, by `rules.slots` (as the scheduler); read-only.
-
-    It shows what the rules would do even while the automation is disabled: that is when users try rules out.
-    """
-    if not 1 <= days <= MAX_PREVIEW_DAYS:
+def preview_window(
+    *, days: int | None = None, start: datetime | None = None, until: datetime | None = None, now: datetime
+) -> tuple[datetime, datetime]:
+    """[start, end) of a preview: `start` (default now) until `until`, or for `days` days (default 7); bounded."""
+    if days is not None and until is not None:
+        raise InvalidInput("Give until or days, not both.", code="invalid_window", details={"field": "days"})
+    if days is not None and not 1 <= days <= MAX_PREVIEW_DAYS:
         raise InvalidInput(f"days is 1-{MAX_PREVIEW_DAYS}.", details={"field": "days"})
-    start = now or datetime.now(UTC)
-    end = start + timedelta(days=days)
+    begin = start or now
+    for name, value in (("from", start), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone.", code="invalid_window", details={"field": name})
+        if value is not None and abs(value - now) > MAX_PREVIEW_REACH:
+            raise InvalidInput(
+                f"{name} must be within {MAX_PREVIEW_REACH.days} days of now.",
+                code="invalid_window",
+                details={"field": name},
+            )
+    end = until if until is not None else begin + timedelta(days=days or 7)
+    if end <= begin:
+        raise InvalidInput("until must be after from.", code="invalid_window", details={"field": "until"})
+    if end - begin > MAX_PREVIEW_WINDOW:
+        raise InvalidInput(
+            f"A preview covers at most {MAX_PREVIEW_WINDOW.days} days.",
+            code="invalid_window",
+            details={"field": "until", "max_days": MAX_PREVIEW_WINDOW.days},
+        )
+    return begin.astimezone(UTC), end.astimezone(UTC)
+
+
+def preview(
+    user_id: uuid.UUID,
+    automation_id: uuid.UUID,
+    *,
+    days: int | None = None,
+    start: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """The slots the enabled rules produce in [start, until) (default: from now for `days` = 7 days), by
+    `rules.plan`, the function behind the scheduler's `rules.slots`; read-only.
+
+    It shows what the rules would do even while the automation is disabled: that is when users try rules out. The
+    window is bounded (MAX_PREVIEW_WINDOW, within MAX_PREVIEW_REACH of now) and so is the work: the rules' slots per
+    day times the window's days may not pass MAX_PREVIEW_SLOTS (422 `preview_too_large`).
+    """
+    begin, end = preview_window(days=days, start=start, until=until, now=now or datetime.now(UTC))
     with session() as s:
         automation = _owned(s, user_id, automation_id)
         zone = user_zone(s, user_id)
-        found = slotting.slots(automation.rules, ZoneInfo(zone), start, end)
-    return Preview(timezone=zone, start=start, end=end, slots=found)
+        rules = [slotting.Rule.of(r) for r in automation.rules]
+    window_days = -(-(end - begin) // timedelta(days=1))
+    estimate = slotting.slots_per_day(rules) * window_days
+    if estimate > MAX_PREVIEW_SLOTS:
+        raise InvalidInput(
+            f"This preview would list about {estimate} slots; at most {MAX_PREVIEW_SLOTS}: shorten the window.",
+            code="preview_too_large",
+            details={"estimated_slots": estimate, "max_slots": MAX_PREVIEW_SLOTS},
+        )
+    tz = ZoneInfo(zone)
+    planned = slotting.plan(rules, tz, begin, end)
+    totals: dict[date, list[int]] = {}
+    day = begin.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    while day <= last:
+        totals[day] = [0, 0]
+        day += timedelta(days=1)
+    for slot in planned:
+        total = totals.setdefault(slot.at_utc.astimezone(tz).date(), [0, 0])
+        total[0] += slot.count
+        total[1] += slot.capped
+    return Preview(
+        timezone=zone,
+        start=begin,
+        end=end,
+        slots=[x for x in planned if x.count > 0],
+        cut=[x for x in planned if x.count == 0],
+        days=[DayTotal(d, items, slotting.daily_cap(rules, d), capped) for d, (items, capped) in totals.items()],
+    )

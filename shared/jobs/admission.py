@@ -8,7 +8,8 @@ media, webhooks, sales) all call `admit`, so the checks cannot drift apart:
   trust it: letting a client create them is a privilege escalation). Conveyor's own code passes the `JobType`
   object itself, which is the only way to create an internal job outside a segment fan-out;
 - the payload, by the type's model (422 with the fields);
-- run_at (aware, not more than a day in the past), the webhook URL (the SSRF guard);
+- run_at (aware, not more than a day in the past), the retry policy (`max_attempts`, `retry_delay_ms`), the
+  webhook URL (the SSRF guard);
 - every id the request references — project, input media, parent job — belongs to the job's user (another
   user's id answers exactly like an unknown one: 404).
 
@@ -37,6 +38,9 @@ from shared.outbound import check_webhook_url
 MAX_PAST = timedelta(days=1)
 MAX_TIMEOUT_S = 900  # a Lambda invocation's limit
 MAX_ATTEMPTS = 100
+#: A job's own retry delay (the backoff's base) is at most this: with the cap raised to it, every retry is due
+#: within SQS's 15-minute message delay, so its own wake-up reaches it.
+MAX_RETRY_DELAY_MS = 600_000
 
 
 class Origin(StrEnum):
@@ -60,6 +64,8 @@ class JobRequest:
     priority: JobPriority = JobPriority.NORMAL
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: The base of the job's exponential backoff (None: the type's `retry_base_ms`).
+    retry_delay_ms: int | None = None
     timeout_s: int | None = None
     name: str | None = None
     idempotency_key: str | None = None
@@ -113,6 +119,8 @@ def _check_fields(request: JobRequest, now: datetime) -> datetime:
         )
     if request.max_attempts is not None:
         check_max_attempts(request.max_attempts)
+    if request.retry_delay_ms is not None and not 0 <= request.retry_delay_ms <= MAX_RETRY_DELAY_MS:
+        raise InvalidInput(f"retry_delay_ms is 0-{MAX_RETRY_DELAY_MS}.", details={"field": "retry_delay_ms"})
     if request.timeout_s is not None and not 1 <= request.timeout_s <= MAX_TIMEOUT_S:
         raise InvalidInput(f"timeout_s is 1-{MAX_TIMEOUT_S}.", details={"field": "timeout_s"})
     if request.webhook_url is not None:

@@ -4,8 +4,8 @@ Composition roots list `TYPES`, and every type here is marked `demo=True`: the r
 `settings.demo_job_types` is on, so listing them exposes nothing in a deployed stage.
 They exercise the engine's paths without
 doing real work: long runs with heartbeats and cancellation (`demo.sleep`), retryable and permanent failures
-(`demo.fail`), the per-job overhead (`demo.noop`, used by the benchmark) and per-item counts ending in `review`
-(`demo.items`).
+(`demo.fail`), the per-job overhead (`demo.noop`, used by the benchmark) and per-item success/failure/skip counts,
+ending in `review` when an item failed (`demo.items`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class Noop(_Payload):
 class Items(_Payload):
     items: int = Field(ge=0, le=10_000, description="How many items to process.")
     fail_every: int | None = Field(default=None, ge=1, description="Every n-th item fails.")
+    skip_every: int | None = Field(
+        default=None, ge=1, description="Every n-th item is skipped (an item both would touch fails)."
+    )
     report_every: int = Field(default=1, ge=1, le=10_000, description="Items per count update.")
 
 
@@ -71,21 +74,26 @@ def noop(ctx: JobContext, payload: Noop) -> dict[str, object]:
 
 @job_type("demo.items", payload=Items, demo=True)
 def items(ctx: JobContext, payload: Items) -> dict[str, int]:
-    """Count each item a success, or a failure every `fail_every`-th: any failure makes the job end in review."""
+    """Count each item a success, a failure every `fail_every`-th or skipped every `skip_every`-th: any failure
+    makes the job end in review; skipped items do not."""
     ctx.set_total(payload.items)
-    success = failure = 0
-    pending_success = pending_failure = 0
+    done = {"success": 0, "failure": 0, "skip": 0}
+    pending = dict.fromkeys(done, 0)
     for number in range(1, payload.items + 1):
         if payload.fail_every and number % payload.fail_every == 0:
-            failure += 1
-            pending_failure += 1
+            outcome = "failure"
+        elif payload.skip_every and number % payload.skip_every == 0:
+            outcome = "skip"
         else:
-            success += 1
-            pending_success += 1
-        if pending_success + pending_failure >= payload.report_every or number == payload.items:
-            ctx.count(success=pending_success, failure=pending_failure)
-            pending_success = pending_failure = 0
-    return {"success": success, "failure": failure}
+            outcome = "success"
+        done[outcome] += 1
+        pending[outcome] += 1
+        if sum(pending.values()) >= payload.report_every or number == payload.items:
+            ctx.count(**pending)
+            pending = dict.fromkeys(done, 0)
+    if payload.skip_every is None:
+        del done["skip"]  # the result a job without skips always had
+    return done
 
 
 TYPES = (sleep, fail, noop, items)

@@ -56,6 +56,7 @@ def create_job(
     priority: JobPriority = JobPriority.NORMAL,
     run_at: datetime | None = None,
     max_attempts: int | None = None,
+    retry_delay_ms: int | None = None,
     timeout_s: int | None = None,
     name: str | None = None,
     idempotency_key: str | None = None,
@@ -80,6 +81,7 @@ def create_job(
         priority=priority,
         run_at=run_at,
         max_attempts=max_attempts,
+        retry_delay_ms=retry_delay_ms,
         timeout_s=timeout_s,
         name=name,
         idempotency_key=idempotency_key,
@@ -245,6 +247,8 @@ def create_jobs(
 def _row_values(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str | None, now: datetime) -> dict:
     request, spec = admitted.request, admitted.job_type
     deferred = admitted.run_at > now + QUEUE_AHEAD
+    # A job's own retry delay replaces the type's base; the cap rises to it, so the first retry can wait it all.
+    retry_base_ms = spec.retry_base_ms if request.retry_delay_ms is None else request.retry_delay_ms
     return {
         "id": uuid.uuid4(),
         "user_id": user_id,
@@ -257,8 +261,8 @@ def _row_values(user_id: uuid.UUID | None, admitted: Admitted, request_hash: str
         "status": JobStatus.PENDING.value if deferred else JobStatus.QUEUED.value,
         "priority": int(request.priority),
         "max_attempts": request.max_attempts or spec.max_attempts,
-        "retry_base_ms": spec.retry_base_ms,
-        "retry_cap_ms": spec.retry_cap_ms,
+        "retry_base_ms": retry_base_ms,
+        "retry_cap_ms": max(spec.retry_cap_ms, retry_base_ms),
         "run_at": admitted.run_at,
         "timeout_s": request.timeout_s or spec.timeout_s,
         "enqueued_at": None if deferred else now,

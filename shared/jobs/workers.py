@@ -1,11 +1,16 @@
 """The worker registry (seed 001 Worker): who runs jobs, how busy they are, and which ones went quiet.
 
 A worker is an execution environment (a Lambda container, a laptop process). It registers once, on first use,
-and heartbeats after each batch with what the batch did; one UPDATE per batch keeps the cost flat. Lambda
-environments are frozen and reaped without notice, so nothing announces a shutdown: the sweep infers it.
+and heartbeats with what its batches did (throttled: see shared/jobs/worker.py). Lambda environments are frozen
+and reaped without notice, so nothing announces a shutdown: the sweep infers it.
+
+`active_jobs` as operators see it (`list_workers`) is counted when read, from the jobs the worker holds a live
+lease on (`status = 'running'`, `worker_id`, `lease_expires_at > now()`): the claim already records the worker on
+each job, so the worker writes nothing per job for it. A stale or stopped worker has 0 active jobs (its leases
+are not trusted; the jobs sweep takes them back). The column holds what the last heartbeat reported.
 
 Status lifecycle (`jobs.stale_workers`, each tick):
-- no heartbeat for STALE_AFTER (15 min): active/draining → `stale` (maybe frozen, maybe gone);
+- no heartbeat for STALE_AFTER (15 min): active/draining → `stale` (maybe frozen, maybe gone), active_jobs 0;
 - no heartbeat for STOPPED_AFTER (1 day): stale → `stopped`, stopped_at set (Lambda reaps idle environments
   well within a day, so it is gone);
 - stopped for PRUNE_AFTER (30 days): the row is deleted in small batches (jobs keep their history; their
@@ -22,10 +27,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from shared.db import session
-from shared.db.enums import WorkerStatus
-from shared.db.models import Worker
+from shared.db.enums import JobStatus, WorkerStatus
+from shared.db.models import Job, Worker
 from shared.errors import InvalidInput
 
 STALE_AFTER = timedelta(minutes=15)
@@ -34,15 +40,20 @@ PRUNE_AFTER = timedelta(days=30)
 PRUNE_BATCH = 100
 MAX_PAGE = 100
 MAX_NAME_CHARS = 200
+MAX_CACHED_NAMES = 1_000
+LIVE = (WorkerStatus.ACTIVE.value, WorkerStatus.DRAINING.value)
 
 # This execution environment's worker ids, by name: registered once, reused by every batch.
 _current: dict[str, uuid.UUID] = {}
+# Worker names by id: a worker's name never changes, so a name once read stays true (bounded, per process).
+_names: dict[uuid.UUID, str] = {}
 
 
 @dataclass(frozen=True)
 class WorkerPage:
     items: list[Worker]
     next_offset: int | None
+    active_jobs: dict[uuid.UUID, int]  # live leases per worker of the page (absent: 0)
 
 
 def register(name: str, concurrency: int = 1) -> uuid.UUID:
@@ -113,7 +124,36 @@ def list_workers(*, status: WorkerStatus | None = None, limit: int = 50, offset:
     query = query.order_by(Worker.last_heartbeat_at.desc(), Worker.id.desc()).offset(offset).limit(limit + 1)
     with session() as s:
         rows = list(s.scalars(query))
-    return WorkerPage(items=rows[:limit], next_offset=offset + limit if len(rows) > limit else None)
+        page = rows[:limit]
+        active = _active_jobs(s, [w.id for w in page if w.status in LIVE])
+    return WorkerPage(items=page, next_offset=offset + limit if len(rows) > limit else None, active_jobs=active)
+
+
+def _active_jobs(s: Session, worker_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Jobs each worker holds a live lease on: one grouped count over the running jobs (ix_jobs_running_lease)."""
+    if not worker_ids:
+        return {}
+    counted = s.execute(
+        select(Job.worker_id, func.count())
+        .where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at > func.now(), Job.worker_id.in_(worker_ids))
+        .group_by(Job.worker_id)
+    )
+    return dict(counted.tuples().all())
+
+
+def name_of(worker_id: uuid.UUID | None) -> str | None:
+    """The worker's name (None when there is no such worker); read once per process and worker."""
+    if worker_id is None:
+        return None
+    name = _names.get(worker_id)
+    if name is None:
+        with session() as s:
+            name = s.scalar(select(Worker.name).where(Worker.id == worker_id))
+        if name is not None:
+            if len(_names) >= MAX_CACHED_NAMES:
+                _names.clear()
+            _names[worker_id] = name
+    return name
 
 
 def sweep_workers() -> int:
@@ -129,12 +169,12 @@ def sweep_workers() -> int:
                 Worker.status.in_([WorkerStatus.ACTIVE.value, WorkerStatus.DRAINING.value]),
                 Worker.last_heartbeat_at < now - STALE_AFTER,
             )
-            .values(status=WorkerStatus.STALE.value)
+            .values(status=WorkerStatus.STALE.value, active_jobs=0)
         ).rowcount
         stopped = s.execute(
             update(Worker)
             .where(Worker.status == WorkerStatus.STALE.value, Worker.last_heartbeat_at < now - STOPPED_AFTER)
-            .values(status=WorkerStatus.STOPPED.value, stopped_at=now)
+            .values(status=WorkerStatus.STOPPED.value, stopped_at=now, active_jobs=0)
         ).rowcount
         doomed = (
             select(Worker.id)

@@ -6,8 +6,10 @@
         def sell(self, item: ItemSnapshot, price_cents: int, currency: str) -> SaleResult: ...
 
 Implementations raise `PublishRejected` for permanent refusals (the item fails, no retry) and any other exception
-for transient trouble (the job engine retries with backoff). They must be idempotent on `item.idempotency_key`:
-a retried job sends the same key, so a platform that supports it never creates the item twice.
+for transient trouble (the job engine retries with backoff); `PublishAttemptFailed` is the transient error whose
+message is safe to show the user (other exceptions are shown by class only). They must be idempotent on
+`item.idempotency_key`: a retried job sends the same key, so a platform that supports it never creates the item
+(or sells it) twice. `sell` sees the sale in `item.sale` (queue entry, preset).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from shared.jobs.errors import RetryableError
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,15 @@ class FileLink:
     width: int | None = None
     height: int | None = None
     duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SaleContext:
+    """The sale a `sell` call is for: the sale-queue entry (its id is in the idempotency key) and its preset."""
+
+    entry_id: uuid.UUID
+    preset_id: uuid.UUID
+    preset_name: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class ItemSnapshot:
     files: list[FileLink]
     idempotency_key: str
     remote_id: str | None = None
+    sale: SaleContext | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +68,20 @@ class PublishResult:
 
 @dataclass(frozen=True)
 class SaleResult:
+    """`ok` false is a declined sale (final); `reason` is the platform's word for it, `proof_url` its evidence."""
+
     ok: bool
     details: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    proof_url: str | None = None
 
 
 class PublishRejected(Exception):
     """The platform refused the item for good (invalid content, forbidden): fail it without retrying."""
+
+
+class PublishAttemptFailed(RetryableError):
+    """A transient failure with a message safe to show (no exception text): the job retries with backoff."""
 
 
 class Publisher:

@@ -119,16 +119,18 @@ class RunningStack:
             return None
         return int(pid_file.read_text().splitlines()[0])
 
-    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
-        """Signal the stack and wait for it to exit; returns its exit code (killing it if it hangs)."""
-        if self.process.poll() is None:
+    def stop(self, sig: signal.Signals | None = signal.SIGINT) -> int:
+        """Signal the stack (None: it was signalled already) and wait for it to exit; returns its exit code (killing
+        it if it hangs)."""
+        if sig is not None and self.process.poll() is None:
             self.process.send_signal(sig)
         try:
             code = self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            pytest.fail(f"the stack did not stop within {STOP_TIMEOUT_S} s after {sig.name}:\n{self.output.tail()}")
+            after = sig.name if sig is not None else "its signal"
+            pytest.fail(f"the stack did not stop within {STOP_TIMEOUT_S} s after {after}:\n{self.output.tail()}")
         self.output.join()
         return code
 

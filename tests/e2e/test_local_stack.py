@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import platform
 import signal
 import time
 import uuid
@@ -17,6 +19,8 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.harness import RunningStack, leftover_processes, start_stack
 from tests.support.media import ELF, jpeg, mp3, mp4, png
+
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]  # the syscall: a signal to one thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one stack per session, on one worker
 
@@ -226,6 +230,21 @@ def test_restarts_after_sigkill_and_stops_on_sigterm_without_orphans(tmp_path: P
         assert requests.get(f"{stack.api_url}/v1/health", timeout=10).status_code == 200
     finally:
         code = stack.stop(signal.SIGTERM)
+
+    assert code == 0, stack.output.tail()
+    assert stack.output.lines[-1] == "stopped"
+    assert leftover_processes(stack, postmaster) == []
+
+
+def test_a_signal_delivered_to_another_thread_still_stops_the_stack(tmp_path: Path) -> None:
+    """Linux hands a process-wide SIGTERM to any thread; a busy poller may get it, not the waiting main thread."""
+    stack = start_stack(tmp_path / "state", "--no-scheduler")
+    postmaster = stack.postmaster_pid()
+    other = next(int(tid) for tid in os.listdir(f"/proc/{stack.process.pid}/task") if int(tid) != stack.process.pid)
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(SYS_TGKILL, stack.process.pid, other, signal.SIGTERM) == 0, ctypes.get_errno()
+    code = stack.stop(None)  # signalled already: a second, process-wide signal could reach the main thread
 
     assert code == 0, stack.output.tail()
     assert stack.output.lines[-1] == "stopped"

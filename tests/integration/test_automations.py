@@ -205,8 +205,14 @@ def test_preview_lists_the_slots_without_changing_anything(alice) -> None:  # ty
     assert response.status == 200, response.json
     data = response.json
     assert data["timezone"] == "America/New_York"
-    assert len(data["slots"]) in {9, 10, 11}  # 3 + 2 a day over 48 hours (a DST change may shift one)
+    # The quota beside the interval caps each local day at 3: 00:00 takes 2, 12:00 is trimmed to 1
+    assert len(data["slots"]) in {3, 4, 5}  # 2 slots a day over 48 hours (a DST change may shift one)
+    assert {(s["at_local"][11:16], s["count"], s["capped"]) for s in data["slots"]} <= {
+        ("00:00", 2, 0),
+        ("12:00", 1, 1),
+    }
     assert data["total_items"] == sum(s["count"] for s in data["slots"])
+    assert all(d["daily_cap"] == 3 and d["total_items"] <= 3 for d in data["days"])
     assert all(s["at_local"].endswith(("-04:00", "-05:00")) for s in data["slots"])
     after = load(aid)
     assert (after.next_run_at, after.version, after.updated_at) == (
@@ -394,20 +400,24 @@ def test_only_due_automations_are_touched(alice) -> None:  # type: ignore[no-unt
 
 
 def test_preview_equals_what_the_runner_schedules(alice) -> None:  # type: ignore[no-untyped-def]
-    # Given a New York user with a quota and a fixed time, across the November change, and plenty of drafts
+    # Given a New York user with a fixed time and an interval capped by a quota, across the November change
     set_zone(alice.id, "America/New_York")
     make_drafts(alice.id, 40)
     aid = alice.client.post(
         "/v1/automations",
         json_body=body(
             rules=[
-                {"type": "daily_quota", "daily_quota": 4},
+                {"type": "daily_quota", "daily_quota": 5},
                 {"type": "fixed_time", "time_of_day": "01:30", "items_per_interval": 2},
+                rule(interval_minutes=480, items_per_interval=2),
             ]
         ),
     ).json["id"]
     start = datetime(2025, 11, 1, 12, tzinfo=UTC)
-    expected = service.preview(alice.id, uuid.UUID(aid), days=3, now=start).slots
+    planned = service.preview(alice.id, uuid.UUID(aid), days=3, now=start)
+    expected = planned.slots
+    assert planned.cut  # the cap bites: 16:00 is cut every day, 08:00 trimmed
+    assert {d.items for d in planned.days[1:-1]} == {5}
     make_due(aid, expected[0].at_utc)
 
     # When the scheduler ticks at every slot the preview listed
@@ -434,3 +444,117 @@ def test_moving_time_zone_moves_the_next_run_to_the_new_wall_clock(alice) -> Non
     after = load(aid).next_run_at
     assert after.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M") == "14:00"
     assert after != before
+
+
+# --- the daily cap and the preview window (issue 12, items 9 and 12) -------------------------------------------
+
+
+def test_a_daily_quota_beside_an_interval_caps_what_the_scheduler_schedules(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given "2 every 4 hours, max 10 per day" for a Madrid user with plenty of drafts
+    set_zone(alice.id, "Europe/Madrid")
+    make_drafts(alice.id, 30)
+    aid = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            rules=[rule(interval_minutes=240, items_per_interval=2), {"type": "daily_quota", "daily_quota": 10}]
+        ),
+    ).json["id"]
+    madrid = ZoneInfo("Europe/Madrid")
+    day_start = datetime(2030, 6, 10, tzinfo=madrid).astimezone(UTC)
+
+    # When she previews that local day over the API
+    response = alice.client.get(
+        f"/v1/automations/{aid}/preview",
+        query={"from": day_start.isoformat(), "until": (day_start + timedelta(days=1)).isoformat()},
+    )
+
+    # Then it shows 10 items, not 22, and the 20:00 slot cut by the cap
+    assert response.status == 200, response.json
+    data = response.json
+    assert data["total_items"] == 10
+    assert [s["at_local"][11:16] for s in data["slots"]] == ["00:00", "04:00", "08:00", "12:00", "16:00"]
+    assert [(s["at_local"][11:16], s["count"], s["capped"]) for s in data["cut_slots"]] == [("20:00", 0, 2)]
+    assert data["days"] == [{"date": "2030-06-10", "total_items": 10, "daily_cap": 10, "capped_items": 2}]
+    assert data["capped_items"] == 2
+
+    # And the scheduler, ticking at each of the day's slots, schedules the same 10 and skips 20:00
+    make_due(aid, day_start)
+    for hour in (0, 4, 8, 12, 16, 20):
+        runner.run_due_automations(now=day_start + timedelta(hours=hour))
+    assert [(x.slot_at.astimezone(madrid).hour, x.scheduled_count) for x in logs_of(aid)] == [
+        (0, 2),
+        (4, 2),
+        (8, 2),
+        (12, 2),
+        (16, 2),
+    ]
+    assert len(scheduled(alice.id)) == 10
+    assert load(aid).next_run_at == day_start + timedelta(days=1)
+
+
+def test_preview_across_a_dst_change_months_ahead_gives_the_wall_clock_slots(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given a New York user posting at 09:00 and 02:30 daily (02:30 does not exist on 2030-03-10)
+    set_zone(alice.id, "America/New_York")
+    aid = alice.client.post(
+        "/v1/automations",
+        json_body=body(
+            rules=[{"type": "fixed_time", "time_of_day": "09:00"}, {"type": "fixed_time", "time_of_day": "02:30"}]
+        ),
+    ).json["id"]
+
+    # When she previews the days around the March change, years ahead, with offsets in the query
+    response = alice.client.get(
+        f"/v1/automations/{aid}/preview",
+        query={"from": "2030-03-09T00:00:00-05:00", "until": "2030-03-12T00:00:00-04:00"},
+    )
+
+    # Then 09:00 stays 09:00 on the wall clock (14:00 UTC before, 13:00 UTC after) and 02:30 moves to 03:00 EDT
+    assert response.status == 200, response.json
+    data = response.json
+    assert data["start"].startswith("2030-03-09T05:00:00")
+    assert data["end"].startswith("2030-03-12T04:00:00")
+    assert [s["at_local"] for s in data["slots"]] == [
+        "2030-03-09T02:30:00-05:00",
+        "2030-03-09T09:00:00-05:00",
+        "2030-03-10T03:00:00-04:00",
+        "2030-03-10T09:00:00-04:00",
+        "2030-03-11T02:30:00-04:00",
+        "2030-03-11T09:00:00-04:00",
+    ]
+    assert [s["at"][11:16] for s in data["slots"]][1:4] == ["14:00", "07:00", "13:00"]
+    assert [d["date"] for d in data["days"]] == ["2030-03-09", "2030-03-10", "2030-03-11"]
+
+
+def test_preview_windows_are_bounded(alice) -> None:  # type: ignore[no-untyped-def]
+    aid = alice.client.post("/v1/automations", json_body=body(rules=[rule(interval_minutes=1)])).json["id"]
+    url = f"/v1/automations/{aid}/preview"
+    start = datetime.now(UTC) + timedelta(days=100)
+
+    def status(**query: str) -> tuple[int, str | None]:
+        response = alice.client.get(url, query=query)
+        return response.status, (response.json.get("error") or {}).get("code") if response.status != 200 else None
+
+    assert status(**{"from": start.isoformat(), "until": (start + timedelta(days=1)).isoformat()}) == (200, None)
+    # Every minute for 11 days is more slots than one preview lists
+    assert (
+        status(**{"from": start.isoformat(), "until": (start + timedelta(days=11)).isoformat()})[1]
+        == "preview_too_large"
+    )
+    # Naive, inverted, too long, too far and mixed forms are refused
+    assert status(**{"from": "2030-03-09T00:00:00"})[0] == 422
+    assert status(**{"from": "1700000000"})[0] == 422
+    assert status(**{"from": start.isoformat(), "until": start.isoformat()}) == (422, "invalid_window")
+    assert status(**{"from": start.isoformat(), "until": (start + timedelta(days=93)).isoformat()}) == (
+        422,
+        "invalid_window",
+    )
+    assert status(**{"from": "9999-12-31T00:00:00+00:00"}) == (422, "invalid_window")
+    assert status(until=(start + timedelta(days=1)).isoformat(), days="2") == (422, "invalid_window")
+    # The days form still works from now
+    assert status(days="1") == (200, None)
+
+
+def test_preview_from_parameter_is_named_from_in_the_openapi(alice) -> None:  # type: ignore[no-untyped-def]
+    spec = alice.client.get("/v1/openapi.json").json
+    params = spec["paths"]["/v1/automations/{automation_id}/preview"]["get"]["parameters"]
+    assert {p["name"] for p in params if p["in"] == "query"} == {"from", "until", "days"}

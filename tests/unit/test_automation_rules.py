@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.automations.rules import Rule, jitter, next_slot_at, slots
+from shared.automations.rules import Rule, daily_cap, jitter, next_slot_at, plan, slots
 
 MADRID = ZoneInfo("Europe/Madrid")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -168,6 +168,114 @@ def test_daily_quota_slot_inside_the_new_york_gap_moves_to_its_end() -> None:
     assert len(set(at(found))) == 24
 
 
+def local_hm(found: list, zone: ZoneInfo) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    return [(s.at_utc.astimezone(zone).strftime("%H:%M"), s.count) for s in found]
+
+
+def test_a_quota_beside_an_interval_caps_the_day_instead_of_adding_slots() -> None:
+    # Given "2 every 4 hours, max 10 per day" in New York on an ordinary day
+    every_4h = Rule(type="fixed_interval", interval_minutes=240, items_per_interval=2, id=uuid.uuid4())
+    cap = Rule(type="daily_quota", daily_quota=10, id=uuid.uuid4())
+    day = local_day(date(2025, 6, 10), NEW_YORK)
+
+    found = slots([every_4h, cap], NEW_YORK, *day)
+
+    # Then the day has 10 items, not 12 (the interval alone) nor 22 (the quota's slots added)
+    assert local_hm(found, NEW_YORK) == [("00:00", 2), ("04:00", 2), ("08:00", 2), ("12:00", 2), ("16:00", 2)]
+    assert sum(s.count for s in found) == 10
+    assert {s.rule_id for s in found} == {every_4h.id}
+    # And the plan shows the 20:00 slot, cut by the cap
+    cut = [s for s in plan([every_4h, cap], NEW_YORK, *day) if s.capped]
+    assert local_hm(cut, NEW_YORK) == [("20:00", 0)]
+    assert cut[0].capped == 2
+
+
+def test_the_slot_that_crosses_the_cap_is_trimmed_in_firing_order() -> None:
+    # Given a 09:00 post of 3 (priority 5) and hourly posts from midnight, at most 5 a day (UTC)
+    morning = Rule(type="fixed_time", time_of_day=time(9), items_per_interval=3, priority=5, id=uuid.uuid4())
+    hourly = Rule(type="fixed_interval", interval_minutes=60, id=uuid.uuid4())
+    cap = Rule(type="daily_quota", daily_quota=5)
+    zone = ZoneInfo("UTC")
+
+    found = plan([hourly, morning, cap], zone, utc(2025, 1, 1), utc(2025, 1, 2))
+
+    # Then the first five hourly slots take the five items, and both 09:00 slots are cut whole
+    kept = [(s.at_utc.hour, s.count) for s in found if s.count]
+    assert kept == [(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]
+    assert [(s.at_utc.hour, s.capped) for s in found if s.at_utc.hour == 9] == [(9, 3), (9, 1)]
+
+
+def test_the_cap_trims_a_slot_that_would_pass_it() -> None:
+    every_12h = Rule(type="fixed_interval", interval_minutes=720, items_per_interval=2)
+    cap = Rule(type="daily_quota", daily_quota=3)
+
+    found = plan([every_12h, cap], MADRID, *local_day(date(2025, 6, 10), MADRID))
+
+    assert [(s.count, s.capped) for s in found] == [(2, 0), (1, 1)]
+
+
+def test_the_cap_counts_the_local_calendar_day_on_a_23_hour_dst_day() -> None:
+    # Given hourly posts capped at 20 a day in Madrid, on the spring day (02:00-03:00 does not exist)
+    hourly = Rule(type="fixed_interval", interval_minutes=60)
+    cap = Rule(type="daily_quota", daily_quota=20)
+    spring = local_day(date(2025, 3, 30), MADRID)
+
+    found = slots([hourly, cap], MADRID, *spring)
+
+    # Then the day's 23 distinct slots are cut to the first 20 of that local day: 00, 01, 03 … 20
+    hours = [s.at_utc.astimezone(MADRID).hour for s in found]
+    assert hours == [0, 1, *range(3, 20 + 1)]
+    assert len(found) == 20
+    # And the next local day starts a new count at its own midnight (22:00 UTC the evening before)
+    next_day = slots([hourly, cap], MADRID, *local_day(date(2025, 3, 31), MADRID))
+    assert len(next_day) == 20
+    assert next_day[0].at_utc == utc(2025, 3, 30, 22)
+
+
+def test_the_cap_counts_the_local_day_on_a_25_hour_dst_day_not_the_utc_day() -> None:
+    # Given every 30 minutes capped at 47 in New York on the autumn day (01:00-02:00 happens twice)
+    half_hour = Rule(type="fixed_interval", interval_minutes=30)
+    cap = Rule(type="daily_quota", daily_quota=47)
+    autumn = local_day(date(2025, 11, 2), NEW_YORK)
+
+    found = plan([half_hour, cap], NEW_YORK, *autumn)
+
+    # Then the 48 wall-clock slots (the repeated hour fires once) lose only the last, 23:30
+    assert autumn[1] - autumn[0] == timedelta(hours=25)
+    assert len(found) == 48
+    assert [s.at_utc.astimezone(NEW_YORK).strftime("%H:%M") for s in found if s.count == 0] == ["23:30"]
+    assert sum(s.count for s in found) == 47
+
+
+def test_the_cap_is_the_same_whatever_the_window_and_follows_its_weekdays() -> None:
+    # Given every 4 hours (2 items) capped at 5 on weekdays only, in New York
+    every_4h = Rule(type="fixed_interval", interval_minutes=240, items_per_interval=2)
+    cap = Rule(type="daily_quota", daily_quota=5, days_of_week=("monday", "tuesday", "wednesday", "thursday", "friday"))
+    rules = [every_4h, cap]
+    tuesday, saturday = date(2025, 6, 10), date(2025, 6, 14)
+
+    # Then a window starting mid-day still counts the day's earlier slots (the scheduler asks for minutes)
+    whole = slots(rules, NEW_YORK, *local_day(tuesday, NEW_YORK))
+    afternoon = slots(rules, NEW_YORK, whole[2].at_utc, local_day(tuesday, NEW_YORK)[1])
+    assert afternoon == whole[2:]
+    assert [s.count for s in whole] == [2, 2, 1]
+    # And Saturday is not capped; two quotas on one day cap at the smaller
+    assert sum(s.count for s in slots(rules, NEW_YORK, *local_day(saturday, NEW_YORK))) == 12
+    assert daily_cap([*rules, Rule(type="daily_quota", daily_quota=3)], tuesday) == 3
+    assert daily_cap(rules, saturday) is None
+    # A quota alone is a source, never a cap
+    assert daily_cap([cap], tuesday) is None
+
+
+def test_next_slot_skips_the_slots_the_cap_cut() -> None:
+    every_4h = Rule(type="fixed_interval", interval_minutes=240, items_per_interval=2)
+    cap = Rule(type="daily_quota", daily_quota=4)
+    zone = ZoneInfo("UTC")
+
+    # After 04:00 the day's 4 items are taken: the next slot is tomorrow's midnight
+    assert next_slot_at([every_4h, cap], zone, utc(2025, 1, 1, 4)) == utc(2025, 1, 2)
+
+
 # --- weekdays, ordering, windows ---------------------------------------------------------------------------------
 
 
@@ -185,12 +293,15 @@ def test_weekday_filter_uses_the_local_date() -> None:
 def test_weekday_filter_applies_to_intervals_and_quotas() -> None:
     interval = Rule(type="fixed_interval", interval_minutes=720, days_of_week=("sunday",))
     quota = Rule(type="daily_quota", daily_quota=2, days_of_week=("saturday",))
+    week = (utc(2025, 6, 1), utc(2025, 6, 8))
 
-    found = slots([interval, quota], MADRID, utc(2025, 6, 1), utc(2025, 6, 8))
+    intervals = slots([interval], MADRID, *week)
+    quotas = slots([quota], MADRID, *week)
 
-    assert {s.at_utc.astimezone(MADRID).strftime("%A") for s in found if s.rule_type == "fixed_interval"} == {"Sunday"}
-    assert {s.at_utc.astimezone(MADRID).strftime("%A") for s in found if s.rule_type == "daily_quota"} == {"Saturday"}
-    assert len(found) == 4  # Sun 1 (00:00, 12:00) and Sat 7 (06:00, 18:00)
+    assert [s.at_utc.astimezone(MADRID).strftime("%a %H:%M") for s in intervals] == ["Sun 12:00", "Sun 00:00"]
+    assert [s.at_utc.astimezone(MADRID).strftime("%a %H:%M") for s in quotas] == ["Sat 06:00", "Sat 18:00"]
+    # Beside an interval a quota is a cap, never a source: the Saturday quota caps nothing on Sunday
+    assert slots([interval, quota], MADRID, *week) == intervals
 
 
 def test_two_rules_at_the_same_instant_are_both_kept_higher_priority_first() -> None:

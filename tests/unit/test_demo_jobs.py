@@ -119,6 +119,17 @@ def test_items_counts_each_item_and_every_nth_fails() -> None:
     assert result == {"success": 8, "failure": 2}
 
 
+def test_items_skips_every_nth_and_a_failure_wins_over_a_skip() -> None:
+    # When 12 items run with every 3rd skipped and every 4th failing
+    ctx = RecordingContext()
+    result = demo.items(ctx, demo.Items(items=12, fail_every=4, skip_every=3))  # type: ignore[arg-type]
+
+    # Then items 3, 6 and 9 were skipped, 4, 8 and 12 failed (12 is both: it fails), the rest succeeded
+    assert [i + 1 for i, c in enumerate(ctx.counts) if c == (0, 0, 1)] == [3, 6, 9]
+    assert [i + 1 for i, c in enumerate(ctx.counts) if c == (0, 1, 0)] == [4, 8, 12]
+    assert result == {"success": 6, "failure": 3, "skip": 3}
+
+
 def test_items_can_report_in_batches() -> None:
     ctx = RecordingContext()
     demo.items(ctx, demo.Items(items=7, report_every=3))  # type: ignore[arg-type]

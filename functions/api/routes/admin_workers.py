@@ -26,7 +26,9 @@ class WorkerOut(BaseModel):
     pid: int
     status: WorkerStatus
     concurrency: int
-    active_jobs: int
+    active_jobs: int = Field(
+        description="Jobs it holds a live lease on now (claimed, running or about to); 0 once stale or stopped."
+    )
     processed_count: int
     failed_count: int
     last_heartbeat_at: datetime
@@ -48,4 +50,8 @@ def list_workers(
     offset: Offset = 0,
 ) -> WorkerList:
     page = service.list_workers(status=status, limit=limit, offset=offset)
-    return WorkerList(items=[WorkerOut.model_validate(w) for w in page.items], next_offset=page.next_offset)
+    items = [
+        WorkerOut.model_validate(w).model_copy(update={"active_jobs": page.active_jobs.get(w.id, 0)})
+        for w in page.items
+    ]
+    return WorkerList(items=items, next_offset=page.next_offset)

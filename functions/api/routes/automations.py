@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -19,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from functions.api.auth import caller
 from functions.api.responses import extra
 from shared.automations import service
-from shared.automations.schemas import AutomationList, AutomationOut, PreviewOut, SlotOut
+from shared.automations.schemas import AutomationList, AutomationOut, PreviewOut
 from shared.automations.service import AutomationIn, AutomationPatch
+from shared.fields import Timestamp
 
 router = Router()
 
@@ -100,26 +100,20 @@ def list_logs(automation_id: uuid.UUID, limit: Annotated[int, Query(ge=1, le=ser
 @router.get(
     "/v1/automations/<automation_id>/preview",
     tags=["automations"],
-    summary="The slots the rules would produce (nothing is changed)",
+    summary="The slots the rules would produce in a window, with the daily cap (nothing is changed)",
 )
 def preview_automation(
-    automation_id: uuid.UUID, days: Annotated[int, Query(ge=1, le=service.MAX_PREVIEW_DAYS)] = 7
+    automation_id: uuid.UUID,
+    start: Annotated[
+        Timestamp | None,
+        Query(alias="from", description="Inclusive, with a time zone; default now. Within ten years of now."),
+    ] = None,
+    until: Annotated[
+        Timestamp | None,
+        Query(description=f"Exclusive, with a time zone; at most {service.MAX_PREVIEW_WINDOW.days} days after from."),
+    ] = None,
+    days: Annotated[
+        int | None, Query(ge=1, le=service.MAX_PREVIEW_DAYS, description="Instead of until: from + days (default 7).")
+    ] = None,
 ) -> PreviewOut:
-    result = service.preview(caller().user_id, automation_id, days=days)
-    zone = ZoneInfo(result.timezone)
-    return PreviewOut(
-        timezone=result.timezone,
-        start=result.start,
-        end=result.end,
-        total_items=sum(x.count for x in result.slots),
-        slots=[
-            SlotOut(
-                at=x.at_utc,
-                at_local=x.at_utc.astimezone(zone),
-                rule_id=x.rule_id,
-                rule_type=x.rule_type,
-                count=x.count,
-            )
-            for x in result.slots
-        ],
-    )
+    return PreviewOut.of(service.preview(caller().user_id, automation_id, days=days, start=start, until=until))

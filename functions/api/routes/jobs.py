@@ -18,8 +18,8 @@ from functions.api.responses import extra
 from shared.db.enums import JobPriority, JobStatus
 from shared.db.models import Job, JobLog, JobSegment
 from shared.fields import Timestamp
-from shared.jobs import service, stats
-from shared.jobs.admission import JobRequest
+from shared.jobs import service, stats, workers
+from shared.jobs.admission import MAX_RETRY_DELAY_MS, JobRequest
 from shared.media.downloads import download_url
 
 router = Router()
@@ -46,7 +46,14 @@ class JobCreate(BaseModel):
     name: Annotated[str, Field(max_length=200)] | None = None
     priority: PriorityName = "normal"
     run_at: Timestamp | None = Field(default=None, description="Run no earlier than this (deferred job).")
-    max_attempts: Annotated[int, Field(ge=1, le=25, strict=True)] | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=25, strict=True)] | None = Field(
+        default=None, description="Runs allowed, the first included (default: the type's)."
+    )
+    retry_delay_ms: Annotated[int, Field(ge=0, le=MAX_RETRY_DELAY_MS, strict=True)] | None = Field(
+        default=None,
+        description="Base of the exponential backoff: retry n waits up to retry_delay_ms * 2^(n-1) (full jitter), "
+        "capped by the type's cap or retry_delay_ms, whichever is larger (default: the type's).",
+    )
     timeout_s: Annotated[int, Field(ge=1, le=900, strict=True)] | None = None
     dedupe_key: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="While a job with this key is active, creating another returns it."
@@ -63,6 +70,7 @@ class JobCreate(BaseModel):
             priority=JobPriority[self.priority.upper()],
             run_at=self.run_at,
             max_attempts=self.max_attempts,
+            retry_delay_ms=self.retry_delay_ms,
             timeout_s=self.timeout_s,
             dedupe_key=self.dedupe_key,
             webhook_url=self.webhook_url,
@@ -108,6 +116,8 @@ class JobOut(BaseModel):
     ratios: Ratios = Field(description="Each count over `total` (seed 000's success/failure/skip ratios).")
     attempts: int
     max_attempts: int
+    retry_delay_ms: int = Field(description="Base of the exponential backoff between attempts.")
+    retry_cap_ms: int = Field(description="The longest wait before a retry.")
     run_at: datetime
     timeout_s: int
     created_at: datetime
@@ -123,6 +133,8 @@ class JobOut(BaseModel):
     project_id: uuid.UUID | None
     parent_id: uuid.UUID | None
     schedule_id: uuid.UUID | None
+    worker_id: uuid.UUID | None = Field(default=None, description="The worker of the last attempt (admin workers).")
+    worker_name: str | None = Field(default=None, description="That worker's name (function/environment).")
     input_media_id: uuid.UUID | None
     output_media_id: uuid.UUID | None
     output_url: str | None = Field(default=None, description="A 5-minute download link once the job is done.")
@@ -146,6 +158,8 @@ class JobOut(BaseModel):
             ),
             attempts=job.attempts,
             max_attempts=job.max_attempts,
+            retry_delay_ms=job.retry_base_ms,
+            retry_cap_ms=job.retry_cap_ms,
             run_at=job.run_at,
             timeout_s=job.timeout_s,
             created_at=job.created_at,
@@ -161,6 +175,8 @@ class JobOut(BaseModel):
             project_id=job.project_id,
             parent_id=job.parent_id,
             schedule_id=job.schedule_id,
+            worker_id=job.worker_id,
+            worker_name=workers.name_of(job.worker_id),
             input_media_id=job.input_media_id,
             output_media_id=job.output_media_id,
             output_url=output_url,

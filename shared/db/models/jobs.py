@@ -222,7 +222,7 @@ class Worker(UUIDPk, Base):
     pid: Mapped[int]
     status: Mapped[str] = mapped_column(server_default=WorkerStatus.ACTIVE.value)
     concurrency: Mapped[int] = mapped_column(server_default="1")
-    active_jobs: Mapped[int] = mapped_column(server_default="0")
+    active_jobs: Mapped[int] = mapped_column(server_default="0")  # as of the last heartbeat; the API counts leases
     processed_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     failed_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     last_heartbeat_at: Mapped[datetime] = mapped_column(server_default=func.now())
