@@ -4,10 +4,14 @@ An entry is fresh for `fresh_s` (seed: 5 minutes) and may still be served for `s
 (seed: 2 hours) when the remote API fails: a publisher's gallery list keeps working through an outage. Entries are
 keyed by (namespace, key, user); user None is one shared entry. Times come from the database clock so every Lambda
 agrees on what is fresh. The `cache.expired` scheduler step deletes rows past their stale window in small batches.
+
+Publisher plugins reach it as `self.cache` (shared/publishing/base.py), a `UserCache` bound to the publisher's
+owner; the API lists a user's namespaces (`namespaces`) and clears one (`clear_namespace`, `DELETE /v1/cache/<ns>`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +30,10 @@ logger = Logger(child=True)
 
 FRESH_S = 300
 STALE_S = 7200
-MAX_NAMESPACE_CHARS = 100
+MAX_NAMESPACE_CHARS = 64
+NAMESPACE_PATTERN = rf"^[a-z0-9_-]{{1,{MAX_NAMESPACE_CHARS}}}$"  # also the API's path parameter
+_NAMESPACE = re.compile(NAMESPACE_PATTERN)
+MAX_NAMESPACES = 1000  # listed per user
 MAX_KEY_CHARS = 2000
 SWEEP_BATCH = 1000
 SWEEP_MAX_BATCHES = 10
@@ -39,9 +46,16 @@ class CacheHit:
     cached_at: datetime
 
 
+def _check_namespace(namespace: str) -> None:
+    if not _NAMESPACE.fullmatch(namespace):
+        raise InvalidInput(
+            f"A cache namespace is 1-{MAX_NAMESPACE_CHARS} characters of a-z, 0-9, _ and -.",
+            details={"field": "namespace"},
+        )
+
+
 def _check(namespace: str, key: str) -> None:
-    if not 1 <= len(namespace) <= MAX_NAMESPACE_CHARS:
-        raise InvalidInput(f"A cache namespace is 1-{MAX_NAMESPACE_CHARS} characters.", details={"field": "namespace"})
+    _check_namespace(namespace)
     if not 1 <= len(key) <= MAX_KEY_CHARS:
         raise InvalidInput(f"A cache key is 1-{MAX_KEY_CHARS} characters.", details={"field": "key"})
 
@@ -90,6 +104,7 @@ def put(
 
 def invalidate(namespace: str, key: str | None = None, user_id: uuid.UUID | None = None) -> int:
     """Drop one entry, or a user's (or the shared) whole namespace when key is None; returns how many went."""
+    _check_namespace(namespace)
     query = delete(CacheEntry).where(
         CacheEntry.namespace == namespace, CacheEntry.user_id.is_not_distinct_from(user_id)
     )
@@ -124,6 +139,53 @@ def get_or_refresh(
     put(namespace, key, data, fresh_s=fresh_s, stale_s=stale_s, user_id=user_id)
     refreshed = get(namespace, key, user_id)
     return refreshed or CacheHit(data=data, fresh=fresh_s > 0, cached_at=hit.cached_at if hit else datetime.min)
+
+
+@dataclass(frozen=True)
+class NamespaceCount:
+    namespace: str
+    entries: int  # servable (fresh or stale)
+    fresh: int
+
+
+def namespaces(user_id: uuid.UUID) -> list[NamespaceCount]:
+    """The user's own namespaces that hold servable entries, by name, with counts (shared entries are not listed)."""
+    fresh = func.count().filter(CacheEntry.fresh_until > func.now())
+    query = (
+        select(CacheEntry.namespace, func.count(), fresh)
+        .where(CacheEntry.user_id == user_id, CacheEntry.stale_until > func.now())
+        .group_by(CacheEntry.namespace)
+        .order_by(CacheEntry.namespace)
+        .limit(MAX_NAMESPACES)
+    )
+    with session() as s:
+        return [NamespaceCount(namespace=n, entries=c, fresh=f) for n, c, f in s.execute(query)]
+
+
+def clear_namespace(user_id: uuid.UUID, namespace: str) -> int:
+    """Delete the user's own entries in a namespace (expired ones too, not shared ones); how many went."""
+    return invalidate(namespace, user_id=user_id)
+
+
+class UserCache:
+    """The cache as one user's code sees it: the functions above with `user_id` bound (what a publisher gets)."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.user_id = user_id
+
+    def get(self, namespace: str, key: str) -> CacheHit | None:
+        return get(namespace, key, self.user_id)
+
+    def put(self, namespace: str, key: str, data: Any, *, fresh_s: int = FRESH_S, stale_s: int = STALE_S) -> None:
+        put(namespace, key, data, fresh_s=fresh_s, stale_s=stale_s, user_id=self.user_id)
+
+    def get_or_refresh(
+        self, namespace: str, key: str, loader: Callable[[], Any], *, fresh_s: int = FRESH_S, stale_s: int = STALE_S
+    ) -> CacheHit:
+        return get_or_refresh(namespace, key, loader, fresh_s=fresh_s, stale_s=stale_s, user_id=self.user_id)
+
+    def invalidate(self, namespace: str, key: str | None = None) -> int:
+        return invalidate(namespace, key, self.user_id)
 
 
 def delete_expired_entries() -> int:

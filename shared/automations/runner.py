@@ -13,8 +13,10 @@ Drafts are the owner's items in status `draft`, FIFO (oldest first), LIFO (newes
 `FOR UPDATE SKIP LOCKED` so two automations of one user never take the same draft, even in overlapping ticks.
 Each gets its own jitter: scheduled_at = slot, actual_publish_at = slot + jitter_seconds.
 
-Default values: `apply_if_empty` fills a field only when it is null, '' or [] (so a boolean or a number, never
-empty, is only changed by a default with apply_if_empty = false, which always overwrites). The automation's
+Default values: `apply_if_empty` fills a field only when it is empty: null, '' or [], or (seed 002's meaning) a
+boolean false or a number 0 that is the item column's own default (`EMPTY_WHEN`: `is_mature = false` is empty, so
+the seed's example default `isMature: true` applies; `allow_comments`, true by default, is never empty, and neither
+is `upload_mode`). A default with apply_if_empty = false always overwrites. The automation's
 `remote_draft_only_by_default` sets `remote_draft_only` first; a default value for that field wins over it.
 
 A failing automation (bad data) rolls back its own savepoint, gets an error log, and still moves to its next
@@ -57,8 +59,24 @@ CATCH_UP_WINDOW = timedelta(days=8)
 _rng = random.SystemRandom()
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value in ("", [])
+# Per item field, the value (beside null, '' and []) that counts as empty: the column's default when it is a
+# boolean false or a number 0 (shared/db/models/content.py). Compared with its type, so 0 never matches False.
+EMPTY_WHEN: dict[str, bool | int] = {
+    "is_mature": False,
+    "allow_free_download": False,
+    "is_ai_generated": False,
+    "no_ai": False,
+    "remote_draft_only": False,
+    "add_watermark": False,
+    "display_resolution": 0,
+}
+
+
+def _empty(field_name: str, value: Any) -> bool:
+    if value is None or value in ("", []):
+        return True
+    blank = EMPTY_WHEN.get(field_name)
+    return blank is not None and type(value) is type(blank) and value == blank
 
 
 def apply_defaults(item: Item, automation: Automation, defaults: list[AutomationDefaultValue]) -> None:
@@ -66,7 +84,7 @@ def apply_defaults(item: Item, automation: Automation, defaults: list[Automation
     if automation.remote_draft_only_by_default:
         item.remote_draft_only = True
     for default in defaults:
-        if default.apply_if_empty and not _empty(getattr(item, default.field_name)):
+        if default.apply_if_empty and not _empty(default.field_name, getattr(item, default.field_name)):
             continue
         setattr(item, default.field_name, default.value)
 

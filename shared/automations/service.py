@@ -100,7 +100,12 @@ class DefaultValueIn(BaseModel):
 
     field_name: str = Field(description=f"One of: {', '.join(DEFAULT_FIELDS)}.")
     value: Any
-    apply_if_empty: Flag = Field(default=True, description="Only fill the field when it is null, '' or [].")
+    apply_if_empty: Flag = Field(
+        default=True,
+        description="Only fill the field when it is empty: null, '' or [], or false / 0 where that is the "
+        "item's own default (is_mature, allow_free_download, is_ai_generated, no_ai, remote_draft_only, "
+        "add_watermark, display_resolution).",
+    )
 
 
 class AutomationIn(BaseModel):

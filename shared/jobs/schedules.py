@@ -33,7 +33,7 @@ from shared.db import session
 from shared.db.enums import JobPriority
 from shared.db.models import Schedule, User
 from shared.errors import ConveyorError, InvalidInput, NotFound
-from shared.jobs.admission import Origin, check_max_attempts, parse_payload, resolve_type
+from shared.jobs.admission import JobRequest, Origin, admit, check_max_attempts, parse_payload, resolve_type
 from shared.jobs.service import create_job
 from shared.timezones import check_timezone
 
@@ -218,6 +218,15 @@ def checked_payload(job_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     return parse_payload(spec, payload).model_dump(mode="json")
 
 
+def checked_retry_delay(job_type: str, payload: dict[str, Any], retry_delay_ms: int | None) -> int | None:
+    """A schedule's retry delay (None: the job type's), by admission itself, as each of its jobs will be: a
+    schedule cannot hold a value its jobs would be refused, and the bound is written once (MAX_RETRY_DELAY_MS)."""
+    if retry_delay_ms is not None:
+        request = JobRequest(type=job_type, payload=payload, retry_delay_ms=retry_delay_ms)
+        admit(None, None, [request], origin=Origin.SCHEDULE)  # no user, no ids: nothing to look up, no cost
+    return retry_delay_ms
+
+
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME_CHARS:
@@ -265,6 +274,7 @@ def create_schedule(
     timezone: str | None = None,
     priority: JobPriority = JobPriority.NORMAL,
     max_attempts: int | None = None,
+    retry_delay_ms: int | None = None,
     enabled: bool = True,
 ) -> Schedule:
     """Validate everything before writing; `timezone` defaults to the user's own zone."""
@@ -272,6 +282,7 @@ def create_schedule(
     payload = checked_payload(job_type, payload)
     spec = resolve_type(job_type, Origin.SCHEDULE)
     attempts = check_max_attempts(max_attempts if max_attempts is not None else spec.max_attempts)
+    retry_delay_ms = checked_retry_delay(job_type, payload, retry_delay_ms)
     with session() as s:
         if timezone is None:
             timezone = s.scalar(select(User.timezone).where(User.id == user_id)) or "UTC"
@@ -283,6 +294,7 @@ def create_schedule(
             payload=payload,
             priority=int(priority),
             max_attempts=attempts,
+            retry_delay_ms=retry_delay_ms,
             cron_expression=cron,
             interval_seconds=interval_seconds,
             timezone=timezone,
@@ -329,10 +341,11 @@ def update_schedule(
     timezone: str | Unset = UNSET,
     priority: JobPriority | Unset = UNSET,
     max_attempts: int | Unset = UNSET,
+    retry_delay_ms: int | Unset | None = UNSET,
     enabled: bool | Unset = UNSET,
 ) -> Schedule:
     """Change what was given. Setting `cron` clears the interval and vice versa; a changed recurrence, zone or
-    a resume recomputes next_run_at from now."""
+    a resume recomputes next_run_at from now. `retry_delay_ms=None` returns to the job type's delay."""
     with session() as s:
         schedule = _owned(s, user_id, schedule_id, lock=True)
         if not isinstance(name, Unset):
@@ -343,6 +356,8 @@ def update_schedule(
             schedule.priority = int(priority)
         if not isinstance(max_attempts, Unset):
             schedule.max_attempts = check_max_attempts(max_attempts)
+        if not isinstance(retry_delay_ms, Unset):
+            schedule.retry_delay_ms = checked_retry_delay(schedule.job_type, schedule.payload, retry_delay_ms)
 
         new_cron, new_interval = schedule.cron_expression, schedule.interval_seconds
         if not isinstance(cron, Unset) and not isinstance(interval_seconds, Unset):
@@ -431,6 +446,7 @@ def run_due_schedules() -> int:
                         payload=schedule.payload,
                         priority=JobPriority(schedule.priority),
                         max_attempts=schedule.max_attempts,
+                        retry_delay_ms=schedule.retry_delay_ms,
                         name=schedule.name,
                         idempotency_key=slot_key(schedule.id, slot),
                         schedule_id=schedule.id,

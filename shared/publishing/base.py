@@ -10,6 +10,10 @@ for transient trouble (the job engine retries with backoff); `PublishAttemptFail
 message is safe to show the user (other exceptions are shown by class only). They must be idempotent on
 `item.idempotency_key`: a retried job sends the same key, so a platform that supports it never creates the item
 (or sells it) twice. `sell` sees the sale in `item.sale` (queue entry, preset).
+
+`self.cache` is the owner's cache (shared/automations/cache.py: TTL entries per user and namespace, stale
+fallback), for remote listings such as a gallery's folders: `self.cache.get_or_refresh("gallery", "folders",
+load)`, or `get` / `put` / `invalidate`. The user clears a namespace with `DELETE /v1/cache/<namespace>`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.automations.cache import UserCache
 from shared.jobs.errors import RetryableError
 
 
@@ -89,6 +94,11 @@ class Publisher:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
+
+    @property
+    def cache(self) -> UserCache:
+        """The cache of this publisher's owner (`config["user_id"]`): entries no other user reads or clears."""
+        return UserCache(self.config["user_id"])
 
     def publish(self, item: ItemSnapshot) -> PublishResult:
         raise NotImplementedError

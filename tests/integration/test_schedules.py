@@ -14,7 +14,9 @@ from sqlalchemy import func, select, update
 
 from shared.db import session
 from shared.db.models import Job, Schedule, User
+from shared.errors import InvalidInput
 from shared.jobs import registry, schedules
+from shared.jobs.admission import MAX_RETRY_DELAY_MS
 from shared.jobs.context import JobContext
 from shared.jobs.registry import job_type
 from shared.jobs.schedules import Recurrence, next_runs
@@ -231,6 +233,53 @@ def test_bad_updates_are_refused_and_change_nothing(alice) -> None:  # type: ign
     assert alice.client.get(path).json == before
 
 
+def test_a_schedules_retry_delay_is_shown_changed_and_cleared(alice) -> None:  # type: ignore[no-untyped-def]
+    # Given a schedule with its own retry delay
+    created = alice.client.post("/v1/schedules", json_body=body(retry_delay_ms=45_000))
+    assert created.status == 201, created.json
+    assert created.json["retry_delay_ms"] == 45_000
+    path = f"/v1/schedules/{created.json['id']}"
+
+    # Then it is shown, changed by PATCH (the bound is admission's, inclusive), and cleared by null
+    assert alice.client.get(path).json["retry_delay_ms"] == 45_000
+    assert alice.client.patch(path, json_body={"retry_delay_ms": MAX_RETRY_DELAY_MS}).json["retry_delay_ms"] == (
+        MAX_RETRY_DELAY_MS
+    )
+    assert alice.client.patch(path, json_body={"retry_delay_ms": 0}).json["retry_delay_ms"] == 0
+    assert alice.client.patch(path, json_body={"name": "other"}).json["retry_delay_ms"] == 0
+    assert alice.client.patch(path, json_body={"retry_delay_ms": None}).json["retry_delay_ms"] is None
+    # And a schedule created without one has none (its jobs take the type's)
+    assert alice.client.post("/v1/schedules", json_body=body()).json["retry_delay_ms"] is None
+
+
+@pytest.mark.parametrize("bad", [-1, MAX_RETRY_DELAY_MS + 1, "5000", 5000.0, True])
+def test_a_retry_delay_out_of_bounds_or_not_an_integer_is_refused(alice, bad: Any) -> None:  # type: ignore[no-untyped-def]
+    # Creating with it is refused, and nothing is stored
+    response = alice.client.post("/v1/schedules", json_body=body(retry_delay_ms=bad))
+    assert (response.status, response.error_code) == (422, "validation_failed"), response.json
+    with session() as s:
+        assert s.scalar(select(func.count()).select_from(Schedule)) == 0
+
+    # Patching with it is refused, and nothing changes
+    path = f"/v1/schedules/{alice.client.post('/v1/schedules', json_body=body(retry_delay_ms=7)).json['id']}"
+    response = alice.client.patch(path, json_body={"retry_delay_ms": bad})
+    assert (response.status, response.error_code) == (422, "validation_failed"), response.json
+    assert alice.client.get(path).json["retry_delay_ms"] == 7
+
+
+def test_the_service_refuses_a_retry_delay_by_admissions_own_check(alice) -> None:  # type: ignore[no-untyped-def]
+    # A caller that skips the API's schema (a script, another service) meets the same bound as every new job
+    with pytest.raises(InvalidInput) as refused:
+        schedules.create_schedule(
+            alice.id, name="n", job_type=NOOP, payload={}, cron="* * * * *", retry_delay_ms=MAX_RETRY_DELAY_MS + 1
+        )
+    assert refused.value.details == {"field": "retry_delay_ms"}
+    sid = alice.client.post("/v1/schedules", json_body=body()).json["id"]
+    with pytest.raises(InvalidInput):
+        schedules.update_schedule(alice.id, uuid.UUID(sid), retry_delay_ms=-1)
+    assert load(sid).retry_delay_ms is None
+
+
 def test_another_users_schedule_is_not_found(alice, bob) -> None:  # type: ignore[no-untyped-def]
     path = f"/v1/schedules/{alice.client.post('/v1/schedules', json_body=body()).json['id']}"
 
@@ -276,6 +325,29 @@ def test_a_due_slot_becomes_one_job_and_the_schedule_moves_on(aws_env, alice) ->
     # And a second tick finds nothing due
     assert schedules.run_due_schedules() == 0
     assert len(jobs_of(sid)) == 1
+
+
+def test_a_schedules_jobs_carry_its_retry_delay_and_null_means_the_types(aws_env, alice) -> None:  # type: ignore[no-untyped-def]
+    # Given two due schedules: one with its own retry delay (above the type's cap), one without
+    slot = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    own = alice.client.post("/v1/schedules", json_body=body(cron="0 0 * * *", retry_delay_ms=400_000)).json["id"]
+    default = alice.client.post("/v1/schedules", json_body=body(cron="0 0 * * *", name="default")).json["id"]
+    for sid in (own, default):
+        make_due(sid, slot)
+
+    # When the scheduler ticks
+    assert schedules.run_due_schedules() == 2
+
+    # Then the first one's job has the schedule's delay (the cap rises to it, as for POST /v1/jobs) ...
+    spec = registry.get_job_type(NOOP)
+    assert spec is not None
+    [job] = jobs_of(own)
+    assert alice.client.get(f"/v1/jobs/{job.id}").json["retry_delay_ms"] == 400_000
+    assert (job.retry_base_ms, job.retry_cap_ms) == (400_000, 400_000)
+    # ... and the other's has the job type's own
+    [job] = jobs_of(default)
+    assert alice.client.get(f"/v1/jobs/{job.id}").json["retry_delay_ms"] == spec.retry_base_ms
+    assert (job.retry_base_ms, job.retry_cap_ms) == (spec.retry_base_ms, spec.retry_cap_ms)
 
 
 def test_a_slot_handled_twice_still_makes_one_job(aws_env, alice) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,13 @@ def _sale_entry(owner: TestUser) -> str:
 _EMAIL = {"to": ["a@example.com"], "subject": "s", "text": "t"}
 
 
+def _cache_namespace(owner: TestUser) -> str:
+    from shared.automations import cache
+
+    cache.put("gallery", "folders", ["mine"], user_id=owner.id)
+    return "gallery"
+
+
 def _job(owner: TestUser) -> str:
     body = {"type": "email.send", "payload": _EMAIL}
     return owner.client.post("/v1/jobs", json_body=body).json["id"]
@@ -52,6 +59,7 @@ OWNED: dict[str, Callable[[TestUser], str]] = {
         "/v1/price-presets", json_body={"name": "mine", "price_cents": 1}
     ).json["id"],
     "entry_id": _sale_entry,
+    "namespace": _cache_namespace,  # DELETE /v1/cache/<namespace>: the intruder's own (empty) namespace is 404
     "media_id": lambda owner: owner.client.post(
         "/v1/media", json_body={"filename": "mine.png", "content_type": "image/png", "size": 10}
     ).json["media"]["id"],
@@ -63,6 +71,9 @@ OWNED: dict[str, Callable[[TestUser], str]] = {
     "project_id": lambda owner: owner.client.post("/v1/projects", json_body={"name": "mine"}).json["id"],
     "credential_id": lambda owner: owner.client.post(
         "/v1/credentials", json_body={"provider": "openai", "label": "mine", "secret": "sk-secret-value-1234"}
+    ).json["id"],
+    "template_id": lambda owner: owner.client.post(
+        "/v1/templates", json_body={"type": "tag", "name": "mine", "content": {"tags": ["mine"]}}
     ).json["id"],
 }
 
@@ -77,6 +88,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/publishers/<publisher_id>"): {"name": "taken over"},
     ("PATCH", "/v1/automations/<automation_id>"): {"name": "taken over"},
     ("PATCH", "/v1/price-presets/<preset_id>"): {"name": "taken over"},
+    ("PATCH", "/v1/templates/<template_id>"): {"name": "taken over"},
+    ("POST", "/v1/items/<item_id>/apply-template"): {"template_id": "00000000-0000-4000-8000-000000000000"},
 }
 
 # Admins act on other users' resources through these on purpose (members get 403 there).

@@ -24,10 +24,18 @@ from shared.db.models import Schedule
 from shared.errors import InvalidInput
 from shared.fields import Flag, Int4
 from shared.jobs import schedules as service
+from shared.jobs.admission import MAX_RETRY_DELAY_MS
 
 router = Router()
 
 PriorityName = Literal["critical", "high", "normal", "low"]
+
+
+#: The same bound as POST /v1/jobs (admission's), so the OpenAPI document shows it; admission checks it again.
+RetryDelay = Annotated[int, Field(ge=0, le=MAX_RETRY_DELAY_MS, strict=True)]
+RETRY_DELAY_DOC = (
+    "Base of the exponential backoff of each job it creates, as retry_delay_ms on POST /v1/jobs (null: the job type's)."
+)
 
 
 def _priority(name: PriorityName) -> JobPriority:
@@ -45,6 +53,7 @@ class ScheduleCreate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone; default: your profile's.")
     priority: PriorityName = "normal"
     max_attempts: Int4 | None = Field(default=None, description="Default: the job type's.")
+    retry_delay_ms: RetryDelay | None = Field(default=None, description=RETRY_DELAY_DOC)
     enabled: Flag = True
 
 
@@ -58,12 +67,24 @@ class ScheduleUpdate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
     priority: PriorityName | None = None
     max_attempts: Int4 | None = None
+    retry_delay_ms: RetryDelay | None = Field(default=None, description="null: back to the job type's delay.")
     enabled: Flag | None = None
 
 
-PATCHABLE = ("name", "payload", "cron", "interval_seconds", "timezone", "priority", "max_attempts", "enabled")
-# Only cron and interval_seconds take null (to switch to the other kind); the rest cannot be cleared.
-NOT_NULL = frozenset(PATCHABLE) - {"cron", "interval_seconds"}
+PATCHABLE = (
+    "name",
+    "payload",
+    "cron",
+    "interval_seconds",
+    "timezone",
+    "priority",
+    "max_attempts",
+    "retry_delay_ms",
+    "enabled",
+)
+# cron and interval_seconds take null (to switch to the other kind), retry_delay_ms (back to the type's delay);
+# the rest cannot be cleared.
+NOT_NULL = frozenset(PATCHABLE) - {"cron", "interval_seconds", "retry_delay_ms"}
 
 
 class ScheduleOut(BaseModel):
@@ -78,6 +99,7 @@ class ScheduleOut(BaseModel):
     timezone: str
     priority: PriorityName
     max_attempts: int
+    retry_delay_ms: int | None = Field(description=RETRY_DELAY_DOC)
     enabled: bool
     next_run_at: datetime | None
     last_run_at: datetime | None
@@ -101,6 +123,7 @@ class ScheduleOut(BaseModel):
             timezone=schedule.timezone,
             priority=JobPriority(schedule.priority).name.lower(),  # type: ignore[arg-type]
             max_attempts=schedule.max_attempts,
+            retry_delay_ms=schedule.retry_delay_ms,
             enabled=schedule.enabled,
             next_run_at=schedule.next_run_at,
             last_run_at=schedule.last_run_at,
@@ -131,6 +154,7 @@ def create_schedule(body: ScheduleCreate) -> tuple[ScheduleOut, int]:
         timezone=body.timezone,
         priority=_priority(body.priority),
         max_attempts=body.max_attempts,
+        retry_delay_ms=body.retry_delay_ms,
         enabled=body.enabled,
     )
     return ScheduleOut.of(schedule), 201

@@ -193,6 +193,8 @@ class Schedule(UUIDPk, Timestamps, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=EMPTY_OBJECT)
     priority: Mapped[int] = mapped_column(SmallInteger, server_default=str(int(JobPriority.NORMAL)))
     max_attempts: Mapped[int] = mapped_column(server_default="3")
+    # The base of each job's backoff (JobRequest.retry_delay_ms); NULL: the job type's retry_base_ms.
+    retry_delay_ms: Mapped[int | None]
     cron_expression: Mapped[str | None]
     interval_seconds: Mapped[int | None]
     timezone: Mapped[str] = mapped_column(server_default="UTC")
@@ -207,6 +209,7 @@ class Schedule(UUIDPk, Timestamps, Base):
         CheckConstraint("(cron_expression IS NULL) <> (interval_seconds IS NULL)", name="cron_or_interval"),
         CheckConstraint("interval_seconds > 0", name="interval_positive"),
         CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
+        CheckConstraint("retry_delay_ms >= 0", name="retry_delay_non_negative"),
         Index(None, "user_id"),
         Index("ix_schedules_due", "next_run_at", postgresql_where=text("enabled")),
     )

@@ -25,4 +25,9 @@ class Metric(UUIDPk, Base):
     label: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    __table_args__ = (Index(None, "user_id", "name", "created_at"), Index(None, "reference"))
+    __table_args__ = (
+        Index(None, "user_id", "name", "created_at"),
+        # GET /v1/metrics/raw: one user's rows in keyset order (created_at, id), whatever the filters.
+        Index(None, "user_id", "created_at", "id"),
+        Index(None, "reference"),
+    )
