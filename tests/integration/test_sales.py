@@ -7,15 +7,16 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from shared.automations import sales
 from shared.db import session
-from shared.db.models import Automation, Item, Job, PricePreset, Publisher, SaleQueueEntry
+from shared.db.models import Automation, Item, PricePreset, Publisher, SaleQueueEntry
 from shared.publishing import base as publishing_base
 from shared.publishing.base import ItemSnapshot, PublishRejected, SaleResult, register
 from shared.publishing.base import Publisher as BasePublisher
 from tests.support.jobs import drain
+from tests.support.sales import entry, no_backoff, sale_jobs
 
 SELLS: list[dict[str, Any]] = []
 BEHAVIOUR: dict[str, Any] = {"transient_failures": 0, "reject": False}
@@ -76,24 +77,6 @@ def published_item(user_id: uuid.UUID, preset_id: uuid.UUID | None, *, auto: boo
 def queue(item: Item) -> SaleQueueEntry | None:
     with session() as s:
         return sales.queue_after_publish(s, s.get(Item, item.id))  # type: ignore[arg-type]
-
-
-def entry(entry_id: uuid.UUID) -> SaleQueueEntry:
-    with session() as s:
-        found = s.get(SaleQueueEntry, entry_id)
-        assert found is not None
-        return found
-
-
-def sale_jobs() -> list[Job]:
-    with session() as s:
-        return list(s.scalars(select(Job).where(Job.type == sales.JOB_TYPE).order_by(Job.created_at)))
-
-
-def no_backoff() -> None:
-    """The job type retries after 30 s; tests retry at once."""
-    with session() as s:
-        s.execute(update(Job).where(Job.type == sales.JOB_TYPE).values(retry_base_ms=0, retry_cap_ms=0))
 
 
 # --- presets ------------------------------------------------------------------------------------------------------

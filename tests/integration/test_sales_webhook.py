@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from shared import webhooks
@@ -26,6 +25,7 @@ from shared.jobs.service import create_job
 from tests.conftest import reconfigure
 from tests.support.http import local_server, read_body, reply
 from tests.support.jobs import drain
+from tests.support.sales import entry, no_backoff, sale_jobs
 from tests.support.users import TestUser
 
 
@@ -91,23 +91,6 @@ def queued_sale(user: TestUser, rec: Receiver, *, price: int = 1250, currency: s
         queued = sales.queue_after_publish(s, item)
     assert queued is not None
     return queued
-
-
-def entry(entry_id: uuid.UUID) -> SaleQueueEntry:
-    with session() as s:
-        found = s.get(SaleQueueEntry, entry_id)
-        assert found is not None
-        return found
-
-
-def sale_jobs() -> list[Job]:
-    with session() as s:
-        return list(s.scalars(select(Job).where(Job.type == sales.JOB_TYPE).order_by(Job.created_at)))
-
-
-def no_backoff() -> None:
-    with session() as s:
-        s.execute(update(Job).where(Job.type == sales.JOB_TYPE).values(retry_base_ms=0, retry_cap_ms=0))
 
 
 def test_a_completed_sale_is_signed_and_recorded_with_its_proof(alice, receiver) -> None:  # type: ignore[no-untyped-def]
